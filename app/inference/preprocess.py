@@ -1,0 +1,201 @@
+"""The one definition of how a photo becomes model input.
+
+Training, evaluation, conversion checks and serving all call `preprocess`,
+so the pixels the model learnt from are the pixels it is served. Pure
+OpenCV + numpy: no Django, no TensorFlow.
+
+Contract: encoded image bytes -> RGB uint8 array of INPUT_SIZE x INPUT_SIZE,
+the whole photo squashed to a square (the training photos were squashed the
+same way, so keeping the aspect ratio here would show the model shapes it
+never saw). Normalisation to the network's range happens inside the model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+# OpenCV refuses to allocate images above this many pixels; set before import
+# so that even a format whose header we do not parse cannot bomb the process.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
+import cv2  # noqa: E402
+
+INPUT_SIZE = 224
+DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo
+
+# The JPEG decoder can shrink by 2, 4 or 8 while decoding (much faster for
+# big photos); we only use a factor that still leaves twice the model's
+# resolution, so the final INTER_AREA resize sees enough detail.
+_JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
+                 (2, cv2.IMREAD_REDUCED_COLOR_2))
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+SUPPORTED_FORMATS = ("jpeg", "png", "webp", "bmp", "gif", "tiff")
+
+
+@dataclass
+class ImageError(ValueError):
+    """An upload that cannot become model input; `code` is stable for API clients."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format from the file's first bytes (never from its name)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def image_dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """(width, height) read from the header without decoding, or None if unknown."""
+    try:
+        if fmt == "png" and data[12:16] == b"IHDR":
+            return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if fmt == "gif":
+            return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+        if fmt == "bmp":
+            return (abs(int.from_bytes(data[18:22], "little", signed=True)),
+                    abs(int.from_bytes(data[22:26], "little", signed=True)))
+        if fmt == "webp":
+            return _webp_dimensions(data)
+        if fmt == "jpeg":
+            return _jpeg_dimensions(data)
+    except IndexError:
+        return None
+    return None
+
+
+def _webp_dimensions(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        return (int.from_bytes(data[26:28], "little") & 0x3FFF,
+                int.from_bytes(data[28:30], "little") & 0x3FFF)
+    return None
+
+
+def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
+    """Walk the JPEG segments up to the first start-of-frame marker."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Encoded bytes -> RGB uint8 (H, W, 3). Raises ImageError for anything else."""
+    if not data:
+        raise ImageError("empty_file", "The file is empty.")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageError("unsupported_format",
+                         "This is not an image we can read. Send a JPEG, PNG, WebP, BMP, GIF or TIFF.")
+    size = image_dimensions(data, fmt)
+    if size is not None:
+        width, height = size
+        if width <= 0 or height <= 0:
+            raise ImageError("corrupt_image", f"The {fmt.upper()} header claims a {width}x{height} image.")
+        if width * height > max_pixels:
+            raise ImageError("too_many_pixels",
+                             f"The image is {width}x{height} ({width * height / 1e6:.0f} MP); "
+                             f"the limit is {max_pixels / 1e6:.0f} MP.")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    try:
+        image = _decode_jpeg(buffer, size) if fmt == "jpeg" else _decode_other(buffer)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise ImageError("corrupt_image", f"The {fmt.upper()} file is damaged or truncated and cannot be decoded.")
+    return image
+
+
+def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None) -> np.ndarray | None:
+    # IMREAD_COLOR applies the EXIF orientation and converts CMYK and grayscale.
+    flag = cv2.IMREAD_COLOR
+    if size is not None:
+        for factor, reduced_flag in _JPEG_REDUCED:
+            if min(size) // factor >= 2 * INPUT_SIZE:
+                flag = reduced_flag
+                break
+    bgr = cv2.imdecode(buffer, flag)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _decode_other(buffer: np.ndarray) -> np.ndarray | None:
+    # IMREAD_UNCHANGED keeps alpha, which must be composited, not dropped
+    # (a transparent PNG's hidden pixels are often black or garbage).
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        return None
+    image = _to_uint8(image)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
+    if channels == 2:  # gray + alpha
+        gray, alpha = image[:, :, 0], image[:, :, 1]
+        image = np.dstack([gray, gray, gray, alpha])
+        channels = 4
+    if channels == 4:
+        image = _composite_on_white(image)
+    return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return (image >> 8).astype(np.uint8)
+    if np.issubdtype(image.dtype, np.floating):
+        return np.clip(np.nan_to_num(image) * 255.0, 0, 255).astype(np.uint8)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _composite_on_white(bgra: np.ndarray) -> np.ndarray:
+    alpha = bgra[:, :, 3:4].astype(np.float32) / 255.0
+    bgr = bgra[:, :, :3].astype(np.float32)
+    return (bgr * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
+def resize_for_model(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """Squash to size x size: area averaging when shrinking, bilinear when enlarging."""
+    height, width = rgb.shape[:2]
+    shrinking = height * width >= size * size
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return np.ascontiguousarray(cv2.resize(rgb, (size, size), interpolation=interpolation))
+
+
+def preprocess(data: bytes, size: int = INPUT_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Encoded image bytes -> the model's input: RGB uint8 (size, size, 3)."""
+    return resize_for_model(decode_image(data, max_pixels=max_pixels), size)

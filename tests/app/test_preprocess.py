@@ -1,0 +1,149 @@
+"""The shared preprocessing: every format we promise, and every way a file can be bad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.inference.preprocess import (INPUT_SIZE, ImageError, decode_image, image_dimensions, preprocess,
+                                      resize_for_model, sniff_format)
+from tests.conftest import encode, pil_bytes
+
+
+def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
+
+
+@pytest.mark.parametrize("ext", [".png", ".webp", ".bmp", ".tiff", ".jpg"])
+def test_it_reads_each_format_to_the_same_pixels(cat_rgb, ext):
+    params = [__import__("cv2").IMWRITE_WEBP_QUALITY, 101] if ext == ".webp" else None  # lossless
+    reference = resize_for_model(cat_rgb)
+    got = preprocess(encode(cat_rgb, ext, params))
+    assert got.shape == (INPUT_SIZE, INPUT_SIZE, 3) and got.dtype == np.uint8
+    tolerance = 3.0 if ext == ".jpg" else 0.5  # re-encoding as JPEG loses a little
+    assert mean_abs_difference(got, reference) < tolerance
+
+
+def test_it_reads_the_first_frame_of_an_animated_gif():
+    red = Image.new("RGB", (64, 48), (220, 20, 20))
+    blue = Image.new("RGB", (64, 48), (20, 20, 220))
+    data = pil_bytes(red, "GIF", save_all=True, append_images=[blue], duration=100, loop=0)
+    rgb = decode_image(data)
+    assert rgb.shape == (48, 64, 3)
+    assert rgb[..., 0].mean() > 180 and rgb[..., 2].mean() < 60  # red, not blue
+
+
+def test_it_composites_transparent_pixels_on_white():
+    rgba = np.zeros((32, 32, 4), np.uint8)  # fully transparent black
+    rgba[:16, :, :] = (0, 0, 0, 255)  # top half opaque black
+    rgb = decode_image(encode(rgba, ".png"))
+    assert rgb[:16].max() == 0
+    assert rgb[16:].min() == 255
+
+
+def test_it_reduces_16_bit_png_to_8_bit(cat_rgb):
+    deep = cat_rgb.astype(np.uint16) * 257
+    got = decode_image(encode(deep, ".png"))
+    assert got.dtype == np.uint8
+    assert mean_abs_difference(got, cat_rgb) < 0.5
+
+
+def test_it_reads_palette_png(cat_rgb):
+    data = pil_bytes(Image.fromarray(cat_rgb).convert("P", palette=Image.Palette.ADAPTIVE), "PNG")
+    assert mean_abs_difference(decode_image(data), cat_rgb) < 12
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_it_turns_grayscale_into_three_equal_channels(cat_rgb, fmt):
+    gray = Image.fromarray(cat_rgb).convert("L")
+    rgb = decode_image(pil_bytes(gray, fmt))
+    assert rgb.shape[2] == 3
+    assert np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
+
+
+def test_it_reads_cmyk_jpeg(cat_rgb):
+    data = pil_bytes(Image.fromarray(cat_rgb).convert("CMYK"), "JPEG", quality=95)
+    assert mean_abs_difference(decode_image(data), cat_rgb) < 12
+
+
+def test_it_applies_exif_orientation():
+    wide = np.zeros((40, 80, 3), np.uint8)
+    wide[:, :40] = 255  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    data = pil_bytes(Image.fromarray(wide), "JPEG", exif=exif.tobytes(), quality=95)
+    rgb = decode_image(data)
+    assert rgb.shape[:2] == (80, 40)  # displayed upright: portrait
+    assert rgb[:40].mean() > 200 and rgb[40:].mean() < 50  # the white half is now on top
+
+
+def test_big_jpegs_are_decoded_reduced_but_match_a_full_decode():
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    big = __import__("cv2").resize(small, (4000, 3000), interpolation=__import__("cv2").INTER_CUBIC)
+    data = encode(big, ".jpg", [__import__("cv2").IMWRITE_JPEG_QUALITY, 95])
+    assert mean_abs_difference(preprocess(data), resize_for_model(big)) < 3.0
+
+
+@pytest.mark.parametrize("content,code", [
+    (b"", "empty_file"),
+    (b"hello, this is text", "unsupported_format"),
+    (b"<html><body>hi</body></html>", "unsupported_format"),
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "unsupported_format"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "unsupported_format"),
+    (bytes(range(256)) * 8, "unsupported_format"),
+])
+def test_it_rejects_what_is_not_an_image(content, code):
+    with pytest.raises(ImageError) as error:
+        preprocess(content)
+    assert error.value.code == code
+    assert error.value.message
+
+
+def test_it_rejects_a_truncated_jpeg(cat_jpeg):
+    with pytest.raises(ImageError) as error:
+        preprocess(cat_jpeg[:300])
+    assert error.value.code == "corrupt_image"
+
+
+def png_header(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+def test_it_refuses_a_decompression_bomb_from_its_header():
+    with pytest.raises(ImageError) as error:
+        preprocess(png_header(60_000, 60_000) + b"\x00" * 100)
+    assert error.value.code == "too_many_pixels"
+    assert "3600 MP" in error.value.message
+
+
+def test_it_refuses_a_zero_sized_header():
+    with pytest.raises(ImageError) as error:
+        preprocess(png_header(0, 0))
+    assert error.value.code == "corrupt_image"
+
+
+def test_the_pixel_limit_is_a_parameter(cat_rgb):
+    data = encode(cat_rgb, ".png")
+    with pytest.raises(ImageError):
+        preprocess(data, max_pixels=100)
+    assert preprocess(data, max_pixels=10_000_000).shape == (INPUT_SIZE, INPUT_SIZE, 3)
+
+
+@pytest.mark.parametrize("ext,fmt", [(".jpg", "jpeg"), (".png", "png"), (".webp", "webp"), (".bmp", "bmp"),
+                                     (".gif", "gif"), (".tiff", "tiff")])
+def test_headers_give_format_and_size(ext, fmt):
+    data = encode(np.zeros((37, 53, 3), np.uint8), ext)
+    assert sniff_format(data) == fmt
+    if fmt != "tiff":  # TIFF is bounded by OpenCV's own pixel limit instead
+        assert image_dimensions(data, fmt) == (53, 37)
+
+
+def test_a_one_pixel_image_is_still_classifiable():
+    assert preprocess(encode(np.full((1, 1, 3), 128, np.uint8), ".png")).shape == (INPUT_SIZE, INPUT_SIZE, 3)

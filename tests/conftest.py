@@ -1,0 +1,87 @@
+"""Shared fixtures: Django configured as in production (collected static files,
+the shipped ONNX model), real photos from ../shared, and image makers."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ROOT.parent / "shared" / "datasets"
+PETS = DATASETS / "dogs-vs-cats" / "train"
+OTHERS = DATASETS / "not-pets"
+SHIPPED_MODEL = ROOT / "app" / "model" / "catsdogs.onnx"
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings")
+os.environ["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
+os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="catsdogs-static-")
+os.environ["RATE_LIMIT_PER_MINUTE"] = "0"  # the limiter has its own tests
+os.environ.setdefault("MODEL_PATH", str(SHIPPED_MODEL))
+
+import django  # noqa: E402
+
+django.setup()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static():
+    """Static files collected exactly as `make serve` and the Dockerfile do."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client()
+
+
+# Photos whose label every model we ship must get right (clear, typical shots).
+CAT_PHOTOS = ["cat.1.jpg", "cat.2.jpg", "cat.3.jpg"]
+DOG_PHOTOS = ["dog.1.jpg", "dog.2.jpg", "dog.3.jpg"]
+OTHER_PHOTOS = ["car.1.jpg", "church.1.jpg", "flower.1.jpg"]
+
+
+def photo(name: str) -> bytes:
+    folder = OTHERS if name.split(".")[0] not in ("cat", "dog") else PETS
+    return (folder / name).read_bytes()
+
+
+@pytest.fixture
+def cat_jpeg() -> bytes:
+    return photo(CAT_PHOTOS[0])
+
+
+@pytest.fixture
+def cat_rgb(cat_jpeg) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(cat_jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def encode(rgb: np.ndarray, ext: str, params: list[int] | None = None) -> bytes:
+    """RGB (or RGBA / gray) array -> file bytes with OpenCV."""
+    import cv2
+
+    if rgb.ndim == 3 and rgb.shape[2] == 3:
+        image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    elif rgb.ndim == 3 and rgb.shape[2] == 4:
+        image = cv2.cvtColor(rgb, cv2.COLOR_RGBA2BGRA)
+    else:
+        image = rgb
+    ok, buffer = cv2.imencode(ext, image, params or [])
+    assert ok, ext
+    return buffer.tobytes()
+
+
+def pil_bytes(image, fmt: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **options)
+    return out.getvalue()
