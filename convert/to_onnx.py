@@ -1,0 +1,92 @@
+"""Convert a trained run's Keras export model to ONNX, then prove they agree.
+
+    python -m convert.to_onnx --run_dir var/runs/lite0 --output app/model/catsdogs.onnx
+
+The ONNX file carries the run's contract (class names, input, preprocessing,
+temperature, metrics, version, date) as metadata under "contract", so the app
+needs nothing else. The parity check runs Keras and onnxruntime on real
+photos of the run's test split and fails if any probability differs by more
+than PARITY_TOLERANCE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tf2onnx  # noqa: E402
+
+from app.inference.model import CLASS_MAP, CONTRACT_KEY, INPUT_NAME, PROBABILITIES  # noqa: E402
+from convert.parity import max_probability_difference, parity_images  # noqa: E402
+
+OPSET = 17  # pinned: supported by onnxruntime >= 1.14 and by tf2onnx 1.17
+PARITY_TOLERANCE = 1e-4
+
+
+def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
+    model = keras.models.load_model(Path(run_dir) / "model.keras")
+    contract = json.loads((Path(run_dir) / "contract.json").read_text())
+    size = contract["input"]["size"]
+    signature = (tf.TensorSpec((None, size, size, 3), tf.float32, name=INPUT_NAME),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+    _name_outputs(proto, [PROBABILITIES, CLASS_MAP])
+    contract["onnx"] = {"opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}",
+                        "outputs": {PROBABILITIES: "(N, classes) calibrated probabilities",
+                                    CLASS_MAP: "(N, h, w, classes) class activation map"}}
+    _set_metadata(proto, {CONTRACT_KEY: json.dumps(contract), "name": contract["name"],
+                          "version": contract["version"], "class_names": ",".join(contract["class_names"])})
+    proto.producer_name = "catsdogs convert/to_onnx.py"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(output))
+    return proto
+
+
+def _name_outputs(proto: onnx.ModelProto, names: list[str]) -> None:
+    """Give the graph outputs stable names (tf2onnx may append suffixes)."""
+    for output, name in zip(proto.graph.output, names):
+        old = output.name
+        if old == name:
+            continue
+        for node in proto.graph.node:
+            node.output[:] = [name if o == old else o for o in node.output]
+            node.input[:] = [name if i == old else i for i in node.input]
+        output.name = name
+
+
+def _set_metadata(proto: onnx.ModelProto, values: dict[str, str]) -> None:
+    del proto.metadata_props[:]
+    for key, value in values.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run_dir", default="var/runs/lite0")
+    parser.add_argument("--output", default="app/model/catsdogs.onnx")
+    parser.add_argument("--parity_images", type=int, default=256)
+    args = parser.parse_args(argv)
+
+    convert(Path(args.run_dir), Path(args.output))
+    size_mb = Path(args.output).stat().st_size / 1e6
+    images = parity_images(Path(args.run_dir), args.parity_images)
+    difference = max_probability_difference(Path(args.run_dir) / "model.keras", Path(args.output), images)
+    verdict = "OK" if difference < PARITY_TOLERANCE else "FAILED"
+    print(f"wrote {args.output} ({size_mb:.1f} MB); parity on {len(images)} test photos: "
+          f"max |p_keras - p_onnx| = {difference:.2e} ({verdict}, tolerance {PARITY_TOLERANCE:g})")
+    (Path(args.run_dir) / "parity.json").write_text(json.dumps(
+        {"images": len(images), "max_probability_difference": difference, "onnx_megabytes": round(size_mb, 2)}))
+    return 0 if difference < PARITY_TOLERANCE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

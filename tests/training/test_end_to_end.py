@@ -1,0 +1,87 @@
+"""A tiny real run: a few dozen photos, one epoch, small input, through ONNX conversion.
+
+Slow-ish (about a minute on 2 cores) but it is the only proof that training,
+conversion and serving agree on one contract.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.inference.model import Classifier
+from app.inference.preprocess import preprocess
+from tests.conftest import OTHERS, PETS
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_run(tmp_path, model: str) -> dict:
+    from training.train import main
+
+    return main([
+        f"--model={model}", "--limit_per_class=16", "--input_size=64", "--head_epochs=2",
+        "--finetune_epochs=1", "--scratch_epochs=1", "--steps_per_epoch=2", "--batch_size=8",
+        f"--pets={PETS}", f"--others={OTHERS}",
+        f"--run_dir={tmp_path / 'run'}", f"--cache_dir={tmp_path / 'cache'}",
+    ])
+
+
+@pytest.fixture(scope="module")
+def lite0_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("lite0")
+    return tmp_path, tiny_run(tmp_path, "efficientnet-lite0")
+
+
+def test_the_run_writes_its_contract(lite0_run):
+    tmp_path, contract = lite0_run
+    run = tmp_path / "run"
+    for name in ("model.keras", "contract.json", "train.log", "history.csv", "predictions-test.npz"):
+        assert (run / name).exists(), name
+    saved = json.loads((run / "contract.json").read_text())
+    assert saved["class_names"] == ["cat", "dog", "other"]
+    assert saved["input"] == {"name": "image", "size": 64, "layout": "NHWC", "dtype": "float32", "range": "0..255 RGB"}
+    assert saved["temperature"] > 0
+    assert set(saved["stage_seconds"]) == {"data", "head", "fit", "calibrate", "evaluate"}
+    test = saved["metrics"]["test"]
+    assert test["count"] == sum(sum(row) for row in test["confusion_matrix"])
+
+
+def test_conversion_agrees_with_keras(lite0_run):
+    from convert.to_onnx import main as convert_main
+
+    tmp_path, _ = lite0_run
+    onnx_path = tmp_path / "model.onnx"
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={onnx_path}"]) == 0
+    parity = json.loads((tmp_path / "run" / "parity.json").read_text())
+    assert parity["images"] > 0
+    assert parity["max_probability_difference"] < 1e-4
+
+    classifier = Classifier(onnx_path)
+    assert classifier.class_names == ["cat", "dog", "other"]
+    assert classifier.input_size == 64
+    assert classifier.contract["onnx"]["opset"] == 17
+    image = preprocess((PETS / "cat.1.jpg").read_bytes(), size=64)
+    prediction = classifier.predict(image[None])[0]
+    assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert prediction.class_map.shape == (2, 2)  # 64 px / 32
+
+
+def test_resuming_reuses_finished_stages(lite0_run):
+    tmp_path, first = lite0_run
+    second = tiny_run(tmp_path, "efficientnet-lite0")
+    assert second["stage_seconds"]["head"] < first["stage_seconds"]["head"] + 1
+    assert (tmp_path / "run" / "head.weights.h5").exists()
+
+
+def test_the_simple_cnn_baseline_trains_and_converts(tmp_path):
+    from convert.to_onnx import main as convert_main
+
+    contract = tiny_run(tmp_path, "simple-cnn")
+    assert contract["architecture"] == "simple-cnn"
+    assert "head" not in contract["stage_seconds"]
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'simple.onnx'}"]) == 0
+    probabilities = Classifier(tmp_path / "simple.onnx").predict(np.zeros((2, 64, 64, 3), np.uint8))
+    assert len(probabilities) == 2

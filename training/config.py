@@ -1,0 +1,71 @@
+"""Every training default in one place, overridable from the command line.
+
+    python -m training.train --model=simple-cnn --finetune_epochs=0
+
+Unknown keys and values of the wrong type are rejected, so a typo never
+trains the wrong model silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.inference.preprocess import INPUT_SIZE
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+@dataclass
+class TrainConfig:
+    # data
+    pets: list[str] = field(default_factory=lambda: [str(SHARED / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
+    others: list[str] = field(default_factory=lambda: [str(SHARED / "not-pets")])  # folders of "neither" photos
+    limit_per_class: int = 0  # 0 = all; a few dozen for smoke tests
+    input_size: int = INPUT_SIZE  # pixels, square; what the app serves (Lite0 was trained at 224)
+    workers: int = 2  # decoding processes / TF threads
+    # model
+    model: str = "efficientnet-lite0"  # efficientnet-lite0 | efficientnet-lite2 | simple-cnn
+    pretrained: bool = True  # start from ImageNet weights (EfficientNet-Lite only)
+    dropout: float = 0.3  # before the classification head
+    # stage 1: linear head on frozen backbone features (original + mirrored photo)
+    head_epochs: int = 30
+    head_learning_rate: float = 1e-3
+    # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
+    finetune_epochs: int = 2  # 0 skips fine-tuning
+    finetune_from_block: int = 8  # blocks below stay frozen (CPU time); BatchNorm stays frozen
+    finetune_learning_rate: float = 1e-4
+    steps_per_epoch: int = 0  # 0 = one pass over the training split
+    batch_size: int = 32
+    label_smoothing: float = 0.05
+    # simple-cnn (trained from scratch, all in stage 2)
+    scratch_epochs: int = 12
+    scratch_learning_rate: float = 1e-3
+    time_budget_minutes: float = 0  # stop stage 2 after this long (0 = no limit)
+    # output
+    run_dir: str = "var/runs/latest"  # checkpoints, log, learning curves, model
+    cache_dir: str = "var/cache"  # decoded image arrays, reused across runs
+    seed: int = 1337
+
+    @classmethod
+    def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":
+        parser = argparse.ArgumentParser(description="Train the cat / dog / other classifier.")
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            if isinstance(default, bool):
+                parser.add_argument(f"--{f.name}", type=_parse_bool, default=default)
+            elif isinstance(default, list):
+                parser.add_argument(f"--{f.name}", nargs="+", default=default)
+            else:
+                parser.add_argument(f"--{f.name}", type=type(default), default=default)
+        return cls(**vars(parser.parse_args(argv)))
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")

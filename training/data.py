@@ -1,0 +1,74 @@
+"""Find labelled photos on disk and split them deterministically.
+
+Layouts understood (paths come from the command line):
+- Kaggle's flat folder: `train/cat.123.jpg`, `train/dog.45.jpg` (label = prefix);
+- Microsoft's `PetImages/Cat/*.jpg` and `PetImages/Dog/*.jpg`;
+- any folder of photos that are neither, labelled "other".
+
+Files that cannot be decoded are skipped and counted later, when the cache
+is built (`training/cache.py`); here we only decide labels and splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+CLASS_NAMES = ("cat", "dog", "other")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Example:
+    path: Path
+    label: int  # index into CLASS_NAMES
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _child(folder: Path, name: str) -> Path | None:
+    """A subfolder matched case-insensitively (PetImages uses Cat/Dog)."""
+    for child in folder.iterdir():
+        if child.is_dir() and child.name.lower() == name:
+            return child
+    return None
+
+
+def find_pet_examples(folder: Path) -> list[Example]:
+    """Cats and dogs from a Kaggle flat folder or a PetImages folder."""
+    folder = Path(folder)
+    cat_dir, dog_dir = _child(folder, "cat"), _child(folder, "dog")
+    if cat_dir and dog_dir:
+        return ([Example(p, CLASS_NAMES.index("cat")) for p in _image_files(cat_dir)]
+                + [Example(p, CLASS_NAMES.index("dog")) for p in _image_files(dog_dir)])
+    examples = []
+    for path in _image_files(folder):
+        prefix = path.name.split(".", 1)[0].lower()
+        if prefix in ("cat", "dog"):
+            examples.append(Example(path, CLASS_NAMES.index(prefix)))
+    if not examples:
+        raise ValueError(f"{folder}: no cat.N.jpg / dog.N.jpg files and no Cat/ and Dog/ folders")
+    return examples
+
+
+def find_other_examples(folder: Path) -> list[Example]:
+    """Every photo in the folder is labelled "other"."""
+    return [Example(p, CLASS_NAMES.index("other")) for p in _image_files(Path(folder))]
+
+
+def split_of(content: bytes, val_percent: int = 10, test_percent: int = 10) -> str:
+    """train / val / test from a hash of the file's bytes.
+
+    Identical files always land in the same split, whatever their names, so a
+    duplicate can never leak from training into evaluation.
+    """
+    bucket = int.from_bytes(hashlib.sha1(content).digest()[:8], "big") % 100
+    if bucket < test_percent:
+        return "test"
+    if bucket < test_percent + val_percent:
+        return "val"
+    return "train"

@@ -1,0 +1,83 @@
+"""Calibration and evaluation figures, in plain numpy (no TensorFlow)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CAT, DOG, OTHER = 0, 1, 2
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    p = softmax(logits, temperature)[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising validation NLL: a coarse log grid, then a fine one."""
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 200))
+    best = min(grid, key=lambda t: negative_log_likelihood(logits, labels, t))
+    fine = np.linspace(best * 0.95, best * 1.05, 101)
+    return float(min(fine, key=lambda t: negative_log_likelihood(logits, labels, t)))
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> dict:
+    """Per-bin confidence and accuracy of the top class, and the expected calibration error."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
+        ece += mask.mean() * abs(conf - acc)
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "count": int(mask.sum()),
+                     "confidence": conf, "accuracy": acc})
+    return {"ece": float(ece), "bins": rows}
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix  # rows: true class, columns: predicted class
+
+
+def roc_curve(scores: np.ndarray, positives: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """False and true positive rates over all thresholds, and the area under the curve."""
+    order = np.argsort(-scores, kind="stable")
+    hits = positives[order].astype(np.float64)
+    tpr = np.concatenate([[0.0], np.cumsum(hits) / max(hits.sum(), 1)])
+    fpr = np.concatenate([[0.0], np.cumsum(1 - hits) / max((1 - hits).sum(), 1)])
+    return fpr, tpr, float(np.trapezoid(tpr, fpr))
+
+
+def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> dict:
+    """All headline figures for one split, as plain JSON-able values."""
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted, len(class_names))
+    pets = labels != OTHER
+    per_class = {}
+    for c, name in enumerate(class_names):
+        tp = matrix[c, c]
+        per_class[name] = {"precision": float(tp / max(matrix[:, c].sum(), 1)),
+                           "recall": float(tp / max(matrix[c, :].sum(), 1)),
+                           "support": int(matrix[c, :].sum())}
+    return {
+        "count": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()),
+        "cat_vs_dog_accuracy": float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
+        "other_recall": per_class[class_names[OTHER]]["recall"] if (~pets).any() else None,
+        "pets_called_other": float((predicted[pets] == OTHER).mean()) if pets.any() else None,
+        "ece": reliability(probabilities, labels)["ece"],
+        "per_class": per_class,
+        "confusion_matrix": matrix.tolist(),
+    }

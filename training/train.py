@@ -1,0 +1,308 @@
+"""Train the cat / dog / other classifier, top to bottom:
+
+    data -> backbone (+ ImageNet weights) -> head on frozen features
+         -> fine-tuning on augmented batches -> temperature calibration
+         -> test-split evaluation -> export model + its contract
+
+    python -m training.train                          # EfficientNet-Lite0, the shipped recipe
+    python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn
+
+Everything lands in --run_dir: train.log, history.csv (learning curves),
+checkpoints, model.keras (the export graph) and contract.json (class names,
+preprocessing, temperature, metrics, timings). Rerunning the same command
+resumes: finished stages are loaded, an interrupted fine-tuning continues
+from its last backup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from training import metrics  # noqa: E402
+from training.augment import make_augmenter  # noqa: E402
+from training.cache import CachedData, build_cache  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  # noqa: E402
+from training.models import efficientnet_lite, simple_cnn  # noqa: E402
+from training.models.classifier import HEAD_LAYER, make_classifier, make_export_model, make_pooled_head  # noqa: E402
+from training.torch_weights import load_state_dict  # noqa: E402
+
+log = logging.getLogger("training")
+PREPROCESSING = ("decode (EXIF orientation applied, alpha composited on white) -> RGB -> "
+                 "squash to {size}x{size} (INTER_AREA when shrinking, bilinear when enlarging) -> "
+                 "float32 0..255 NHWC; normalisation is inside the graph")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    config = TrainConfig.from_args(argv)
+    run_dir = Path(config.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _setup_logging(run_dir / "train.log")
+    _setup_tensorflow(config)
+    log.info("config: %s", json.dumps(dataclasses.asdict(config)))
+    timings: dict[str, float] = {}
+
+    with _stage("data", timings):
+        data = load_data(config)
+    classifier = build_classifier(config)
+
+    if config.model != "simple-cnn":
+        with _stage("head", timings):
+            train_head(classifier, data, config, run_dir)
+    with _stage("fit", timings):
+        fit_on_augmented_batches(classifier, data, config, run_dir)
+
+    with _stage("calibrate", timings):
+        val_images, val_labels = data.subset("val")
+        temperature = metrics.fit_temperature(predict_logits(classifier, val_images), val_labels)
+        log.info("temperature %.3f", temperature)
+    with _stage("evaluate", timings):
+        results = evaluate(classifier, data, temperature, run_dir)
+
+    export = make_export_model(classifier, temperature)
+    export.save(run_dir / "model.keras")
+    contract = make_contract(config, data, temperature, results, timings)
+    (run_dir / "contract.json").write_text(json.dumps(contract, indent=2))
+    log.info("test: %s", json.dumps({k: v for k, v in results["test"].items() if k != "per_class"}))
+    return contract
+
+
+# --- data ----------------------------------------------------------------------
+
+def load_data(config: TrainConfig) -> CachedData:
+    examples = []
+    for folder in config.pets:
+        examples += find_pet_examples(Path(folder))
+    for folder in config.others:
+        examples += find_other_examples(Path(folder))
+    if config.limit_per_class:
+        examples = _limit_per_class(examples, config.limit_per_class)
+    data = build_cache(examples, Path(config.cache_dir), config.input_size, workers=config.workers)
+    for split in ("train", "val", "test"):
+        counts = np.bincount(data.subset(split)[1], minlength=len(CLASS_NAMES))
+        log.info("%s: %s", split, dict(zip(CLASS_NAMES, counts.tolist())))
+    if data.skipped:
+        log.info("skipped %d unreadable files, e.g. %s", len(data.skipped), data.skipped[:3])
+    return data
+
+
+def _limit_per_class(examples, limit: int):
+    kept, seen = [], {}
+    for example in examples:
+        seen[example.label] = seen.get(example.label, 0) + 1
+        if seen[example.label] <= limit:
+            kept.append(example)
+    return kept
+
+
+# --- model ---------------------------------------------------------------------
+
+def build_classifier(config: TrainConfig) -> keras.Model:
+    if config.model == "simple-cnn":
+        backbone = simple_cnn.make_backbone(config.input_size)
+    else:
+        backbone = efficientnet_lite.make_backbone(config.model, config.input_size)
+        if config.pretrained:
+            state = load_state_dict(efficientnet_lite.weights_file(config.model))
+            copied = efficientnet_lite.port_weights(backbone, state)
+            log.info("ported %d ImageNet tensors into %s", copied, config.model)
+    return make_classifier(backbone, len(CLASS_NAMES), config.dropout)
+
+
+def predict_logits(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Run a model over a (memory-mapped) uint8 array in batches."""
+    out = [np.asarray(model.predict_on_batch(images[s:s + batch_size].astype(np.float32)))
+           for s in range(0, len(images), batch_size)]
+    return np.concatenate(out)
+
+
+# --- stage 1: linear head on frozen, pooled backbone features ------------------
+
+def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, run_dir: Path) -> None:
+    weights_path = run_dir / "head.weights.h5"
+    head = make_pooled_head(classifier.get_layer(HEAD_LAYER).input.shape[-1], len(CLASS_NAMES), config.dropout)
+    if weights_path.exists():
+        log.info("head: reusing %s", weights_path)
+        head.load_weights(weights_path)
+    else:
+        features = pooled_features(classifier, data, run_dir)
+        head.compile(keras.optimizers.Adam(config.head_learning_rate),
+                     keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        head.fit(features["train_x"], features["train_y"], batch_size=256, epochs=config.head_epochs,
+                 validation_data=(features["val_x"], features["val_y"]), verbose=2,
+                 callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True),
+                            keras.callbacks.CSVLogger(run_dir / "history-head.csv")])
+        head.save_weights(weights_path)
+    classifier.get_layer(HEAD_LAYER).set_weights(head.get_layer(HEAD_LAYER).get_weights())
+
+
+def pooled_features(classifier: keras.Model, data: CachedData, run_dir: Path) -> dict[str, np.ndarray]:
+    """Globally pooled backbone features of train and val, computed once per run."""
+    path = run_dir / "features.npz"
+    if path.exists():
+        return dict(np.load(path))
+    pooled = keras.Model(classifier.input,
+                         keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
+    features = {}
+    for split in ("train", "val"):
+        images, labels = data.subset(split)
+        start = time.time()
+        features[f"{split}_x"] = predict_logits(pooled, images)
+        features[f"{split}_y"] = labels
+        log.info("features %s: %d images in %.0f s", split, len(images), time.time() - start)
+    np.savez(path, **features)
+    return features
+
+
+# --- stage 2: fine-tuning (or training from scratch) on augmented batches ------
+
+def fit_on_augmented_batches(classifier: keras.Model, data: CachedData, config: TrainConfig,
+                             run_dir: Path) -> None:
+    scratch = config.model == "simple-cnn"
+    epochs = config.scratch_epochs if scratch else config.finetune_epochs
+    if epochs == 0:
+        return
+    if not scratch:
+        _freeze_below(classifier, config.finetune_from_block)
+    train_images, train_labels = data.subset("train")
+    val_images, val_labels = data.subset("val")
+    steps = config.steps_per_epoch or len(train_labels) // config.batch_size
+    learning_rate = keras.optimizers.schedules.CosineDecay(
+        config.scratch_learning_rate if scratch else config.finetune_learning_rate, decay_steps=epochs * steps)
+    classifier.compile(keras.optimizers.Adam(learning_rate),
+                       keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
+                       metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),  # resume after an interruption
+        keras.callbacks.ModelCheckpoint(run_dir / "checkpoint.weights.h5", save_weights_only=True),
+        keras.callbacks.CSVLogger(run_dir / "history.csv", append=True),
+    ]
+    if config.time_budget_minutes:
+        callbacks.append(_TimeBudget(config.time_budget_minutes * 60))
+    classifier.fit(
+        augmented_batches(train_images, train_labels, config),
+        steps_per_epoch=steps, epochs=epochs, verbose=2, callbacks=callbacks,
+        validation_data=(val_images.astype(np.float32), keras.utils.to_categorical(val_labels, len(CLASS_NAMES))),
+        validation_batch_size=64,
+    )
+
+
+def _freeze_below(classifier: keras.Model, first_block: int) -> None:
+    """Train only blocks >= first_block and the head; BatchNorm statistics stay frozen."""
+    for layer in classifier.layers:
+        trainable = True
+        if layer.name.startswith("stem") or layer.name == "normalise":
+            trainable = False
+        elif layer.name.startswith("block"):
+            trainable = int(layer.name[len("block"):].split("_")[0]) >= first_block
+        if isinstance(layer, keras.layers.BatchNormalization):
+            trainable = False
+        layer.trainable = trainable
+
+
+def augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
+    """Shuffled batches read from the memory map, augmented in TensorFlow threads."""
+    rng = np.random.default_rng(config.seed)
+    size, batch = images.shape[1], config.batch_size
+
+    def batches():
+        while True:
+            order = rng.permutation(len(labels))
+            for start in range(0, len(order) - batch + 1, batch):
+                rows = np.sort(order[start:start + batch])  # sorted reads are faster on a memmap
+                yield images[rows], labels[rows]
+
+    augmenter = make_augmenter(config.seed)
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=(
+        tf.TensorSpec((batch, size, size, 3), tf.uint8), tf.TensorSpec((batch,), tf.int64)))
+    return dataset.map(
+        lambda x, y: (augmenter(tf.cast(x, tf.float32), training=True), tf.one_hot(y, len(CLASS_NAMES))),
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+class _TimeBudget(keras.callbacks.Callback):
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.deadline = time.time() + seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.time() > self.deadline:
+            log.info("time budget reached; stopping")
+            self.model.stop_training = True
+
+
+# --- evaluation and the model's contract ---------------------------------------
+
+def evaluate(classifier: keras.Model, data: CachedData, temperature: float, run_dir: Path) -> dict:
+    results = {}
+    for split in ("val", "test"):
+        images, labels = data.subset(split)
+        probabilities = metrics.softmax(predict_logits(classifier, images), temperature)
+        results[split] = metrics.summarise(probabilities, labels, CLASS_NAMES)
+        if split == "test":
+            np.savez(run_dir / "predictions-test.npz", probabilities=probabilities, labels=labels,
+                     paths=np.array(data.paths_of("test")))
+    return results
+
+
+def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,
+                  timings: dict) -> dict:
+    counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.subset(split)[1], minlength=3).tolist()))
+              for split in ("train", "val", "test")}
+    now = datetime.now(timezone.utc)
+    return {
+        "name": f"catsdogs-{config.model}",
+        "version": now.strftime("%Y.%m.%d"),
+        "created": now.isoformat(timespec="seconds"),
+        "architecture": config.model,
+        "class_names": list(CLASS_NAMES),
+        "input": {"name": "image", "size": config.input_size, "layout": "NHWC", "dtype": "float32",
+                  "range": "0..255 RGB"},
+        "preprocessing": PREPROCESSING.format(size=config.input_size),
+        "temperature": temperature,
+        "training_data": {"pets": config.pets, "others": config.others, "counts": counts,
+                          "skipped_files": len(data.skipped),
+                          "split": "sha1 of file bytes: 80% train, 10% val, 10% test"},
+        "metrics": results,
+        "stage_seconds": timings,
+        "config": dataclasses.asdict(config),
+    }
+
+
+# --- plumbing --------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _stage(name: str, timings: dict):
+    start = time.time()
+    log.info("stage %s: start", name)
+    yield
+    timings[name] = round(time.time() - start, 1)
+    log.info("stage %s: done in %.0f s", name, timings[name])
+
+
+def _setup_logging(path: Path) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                        handlers=[logging.StreamHandler(), logging.FileHandler(path)], force=True)
+
+
+def _setup_tensorflow(config: TrainConfig) -> None:
+    keras.utils.set_random_seed(config.seed)
+    tf.config.threading.set_intra_op_parallelism_threads(config.workers)
+    tf.config.threading.set_inter_op_parallelism_threads(config.workers)
+
+
+if __name__ == "__main__":
+    main()
