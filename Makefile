@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make serve` and `make test`.
+# Each builds the virtual environment it needs, once per requirements change.
+PYTHON ?= python3
+SERVE_ENV := .venv
+TRAIN_ENV := .venv-train
+RUN ?= var/runs/lite0
+
+.PHONY: serve test train train-baseline convert report bench clean
+
+$(SERVE_ENV)/.installed: requirements-serve.txt
+	$(PYTHON) -m venv $(SERVE_ENV)
+	$(SERVE_ENV)/bin/pip install --quiet --upgrade pip
+	$(SERVE_ENV)/bin/pip install --quiet -r requirements-serve.txt
+	touch $@
+
+$(TRAIN_ENV)/.installed: requirements-serve.txt requirements-train.txt
+	$(PYTHON) -m venv $(TRAIN_ENV)
+	$(TRAIN_ENV)/bin/pip install --quiet --upgrade pip
+	$(TRAIN_ENV)/bin/pip install --quiet -r requirements-train.txt
+	touch $@
+
+## serve: the app on http://127.0.0.1:8000 (PORT, HOST, WEB_CONCURRENCY from the environment)
+serve: $(SERVE_ENV)/.installed
+	$(SERVE_ENV)/bin/python manage.py collectstatic --noinput --verbosity 0
+	exec $(SERVE_ENV)/bin/gunicorn --config gunicorn.conf.py
+
+## test: the whole test suite (installs the training environment, which includes pytest)
+test: $(TRAIN_ENV)/.installed
+	$(TRAIN_ENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+## train: the shipped recipe, in the background; follow it with `tail -f $(RUN)/train.log`
+train: $(TRAIN_ENV)/.installed
+	mkdir -p $(RUN)
+	nohup $(TRAIN_ENV)/bin/python -m training.train --run_dir=$(RUN) > $(RUN).out 2>&1 &
+	@echo "training in the background: tail -f $(RUN)/train.log"
+
+## train-baseline: the original from-scratch CNN, for comparison
+train-baseline: $(TRAIN_ENV)/.installed
+	$(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn
+
+## convert: Keras -> ONNX with the parity check, into the app
+convert: $(TRAIN_ENV)/.installed
+	$(TRAIN_ENV)/bin/python -m convert.to_onnx --run_dir=$(RUN) --output=app/model/catsdogs.onnx
+
+## report: the evaluation report and model card from a run (and the baseline, if trained)
+report: $(TRAIN_ENV)/.installed
+	$(TRAIN_ENV)/bin/python -m training.report --run_dir=$(RUN) --baseline_dir=var/runs/simple-cnn --output=app/model
+
+clean:
+	rm -rf staticfiles .pytest_cache

@@ -1,0 +1,92 @@
+"""Django settings, all from the environment with safe defaults.
+
+Nothing here needs setting to run locally or in `docker run`: DEBUG is off,
+hosts default to localhost, and without SECRET_KEY each process makes a
+random one (the app has no sessions or logins, and Django's CSRF tokens do
+not depend on it, so nothing breaks; set SECRET_KEY anyway in production).
+See README "Configuration" for the full list.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from app.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    SECRET_KEY = secrets.token_urlsafe(50)
+    if not DEBUG:
+        logging.getLogger(__name__).warning("SECRET_KEY is not set: using a random key for this process")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = ["django.contrib.staticfiles", "app.web"]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "app.web.middleware.SecurityHeadersMiddleware",
+    "app.web.middleware.RateLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "app.urls"
+WSGI_APPLICATION = "app.wsgi.application"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+}]
+DATABASES: dict = {}  # stateless: nothing is stored
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- HTTPS and headers (on for real deployments: HTTPS=true) --------------------
+HTTPS = env_bool("HTTPS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_PROXY_HEADERS", HTTPS) else None
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = False  # the page's script reads the token for fetch()
+
+# --- the model and its limits ---------------------------------------------------
+MODEL_PATH = Path(env_str("MODEL_PATH", str(BASE_DIR / "app" / "model" / "catsdogs.onnx")))
+INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1, minimum=1)  # per gunicorn worker
+MAX_FILES_PER_REQUEST = env_int("MAX_FILES_PER_REQUEST", 16, minimum=1)
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)  # whole request body
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
+RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 120)  # predictions per client and worker; 0 = off
+
+# Uploads stay in memory and are never written to disk: the request-size check
+# in the view runs first, so the memory handler always takes the whole file.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # non-file form fields
+DATA_UPLOAD_MAX_NUMBER_FILES = 4 * MAX_FILES_PER_REQUEST
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+CSRF_FAILURE_VIEW = "app.web.errors.csrf_failure"

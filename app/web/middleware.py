@@ -1,0 +1,76 @@
+"""Response headers Django does not set itself, and a per-client rate limit."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from app.web.errors import json_error
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+
+
+class SecurityHeadersMiddleware:
+    """A strict Content-Security-Policy (no inline script or style) and a Permissions-Policy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+class RateLimitMiddleware:
+    """Token bucket per client address on prediction requests (POSTs), per process.
+
+    With N gunicorn workers a client may get up to N times the limit; it is a
+    guard against one client hogging a small instance, not an accounting tool.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.per_minute = settings.RATE_LIMIT_PER_MINUTE
+        self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill)
+        self.lock = threading.Lock()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.per_minute and request.method == "POST":
+            wait = self._take(self._client(request))
+            if wait:
+                return json_error(429, "rate_limited",
+                                  f"Too many requests: at most {self.per_minute} a minute. "
+                                  f"Try again in {wait} s.", retry_after=str(wait))
+        return self.get_response(request)
+
+    def _client(self, request: HttpRequest) -> str:
+        if settings.SECURE_PROXY_SSL_HEADER:  # behind a trusted proxy: its view of the client
+            forwarded = request.META.get("HTTP_FLY_CLIENT_IP") or request.META.get("HTTP_X_FORWARDED_FOR", "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return request.META.get("REMOTE_ADDR", "")
+
+    def _take(self, client: str) -> int:
+        """0 if a token was taken, else the whole seconds until one is available."""
+        now, rate = time.monotonic(), self.per_minute / 60.0
+        with self.lock:
+            if len(self.buckets) > 10_000:  # forget idle clients rather than grow without bound
+                self.buckets.clear()
+            tokens, last = self.buckets.get(client, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self.buckets[client] = (tokens - 1.0, now)
+                return 0
+            self.buckets[client] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / rate))

@@ -1,0 +1,72 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+_ERROR = {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+_SCORES = {"type": "object", "properties": {c: {"type": "number"} for c in ("cat", "dog", "other")}}
+_PREDICTION = {
+    "type": "object", "required": ["filename"],
+    "properties": {
+        "filename": {"type": "string"},
+        "label": {"type": "string", "enum": ["cat", "dog", "other"]},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                       "description": "Calibrated probability of `label`."},
+        "scores": _SCORES,
+        "heatmap": {"type": "object", "description": "Only with ?heatmap=1.",
+                    "properties": {"grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+                                   "image": {"type": "string", "description": "JPEG data: URI of the overlay"}}},
+        "error": _ERROR,
+    },
+    "description": "Either label/confidence/scores, or error for a file that could not be read.",
+}
+_ANSWER = {
+    "type": "object", "required": ["predictions", "model", "timing_ms"],
+    "properties": {
+        "predictions": {"type": "array", "items": _PREDICTION},
+        "model": {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
+        "timing_ms": {"type": "object", "additionalProperties": {"type": "number"}},
+        "error": _ERROR,
+    },
+}
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"error": _ERROR}}}}}
+
+
+def openapi_document(max_files: int, max_bytes: int) -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Cats, dogs or neither", "version": "1",
+                 "description": "Classify photos as cat, dog or other, with calibrated confidence."},
+        "paths": {
+            "/api/v1/predict": {"post": {
+                "summary": f"Classify 1 to {max_files} photos",
+                "parameters": [{"name": "heatmap", "in": "query", "required": False,
+                                "schema": {"type": "string", "enum": ["0", "1"]},
+                                "description": "1 adds the class activation map for each photo."}],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["image"],
+                    "properties": {"image": {"type": "array", "maxItems": max_files,
+                                             "items": {"type": "string", "format": "binary"}}}}}}},
+                "responses": {
+                    "200": {"description": "Every file answered (some may carry an error).",
+                            "content": {"application/json": {"schema": _ANSWER}}},
+                    "400": _error_response("Bad request, or no file was a readable image."),
+                    "405": _error_response("Not a POST."),
+                    "413": _error_response(f"Over {max_bytes} bytes, too many files or too many pixels."),
+                    "415": _error_response("Not multipart/form-data, or no file was a supported image."),
+                    "429": _error_response("Rate limited; see Retry-After."),
+                },
+            }},
+            "/api/v1/model": {"get": {"summary": "The model's metadata and test metrics",
+                                      "responses": {"200": {"description": "Model card as JSON"}}}},
+            "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "ok"}}}},
+            "/readyz": {"get": {"summary": "Model loaded", "responses": {
+                "200": {"description": "ready"}, "503": _error_response("Model not loaded")}}},
+        },
+    }

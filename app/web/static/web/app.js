@@ -1,0 +1,119 @@
+// Progressive enhancement of the upload form: drag and drop, paste, several
+// photos with previews, answers without a page reload. Without JavaScript the
+// form still POSTs to the page and the server renders the same cards.
+"use strict";
+
+(function () {
+  const form = document.getElementById("upload");
+  const input = document.getElementById("image");
+  const dropzone = document.getElementById("dropzone");
+  const results = document.getElementById("results");
+  const status = document.getElementById("status");
+  const button = form.querySelector("button[type=submit]");
+  const API = "/api/v1/predict?heatmap=1";
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function percent(x) { return Math.round(x * 100) + "%"; }
+
+  function pendingCard(file) {
+    const card = el("article", "result is-pending");
+    const picture = el("div", "result-picture");
+    const img = el("img", "result-image");
+    img.alt = "Preview of " + file.name;
+    img.src = URL.createObjectURL(file);
+    img.addEventListener("load", () => URL.revokeObjectURL(img.src), { once: true });
+    picture.append(img);
+    const body = el("div", "result-body");
+    body.append(el("h2", "result-filename", file.name || "pasted image"));
+    card.append(picture, body);
+    return card;
+  }
+
+  function fillCard(card, p) {
+    card.classList.remove("is-pending");
+    const body = card.querySelector(".result-body");
+    body.replaceChildren(el("h2", "result-filename", p.filename));
+    if (p.error) {
+      card.classList.add("result-error");
+      body.append(el("p", "result-message", p.error.message));
+      return;
+    }
+    if (p.heatmap) {
+      const img = card.querySelector(".result-image");
+      img.src = p.heatmap.image;
+      img.alt = "Where the model looked in " + p.filename;
+    }
+    const label = el("p", "result-label", p.label);
+    label.dataset.label = p.label;
+    const confidence = el("p", "result-confidence");
+    const bar = el("progress", "result-bar");
+    bar.max = 1; bar.value = p.confidence;
+    confidence.append(el("span", "result-confidence-text", percent(p.confidence) + " sure"), bar);
+    const scores = el("dl", "result-scores");
+    for (const [name, score] of Object.entries(p.scores)) {
+      const row = el("div", "score");
+      const dd = el("dd");
+      const meter = el("progress");
+      meter.max = 1; meter.value = score;
+      dd.append(meter, el("span", "", percent(score)));
+      row.append(el("dt", "", name), dd);
+      scores.append(row);
+    }
+    body.append(label, confidence, scores);
+  }
+
+  async function classify(files) {
+    files = Array.from(files).filter((f) => f.size > 0 || f.name);
+    if (!files.length) return;
+    status.textContent = "";
+    const cards = files.map(pendingCard);
+    results.prepend(...cards);
+    const body = new FormData();
+    files.forEach((f, i) => body.append("image", f, f.name || "pasted-" + (i + 1) + ".png"));
+    button.disabled = true;
+    try {
+      const response = await fetch(API, { method: "POST", body: body });
+      const answer = await response.json().catch(() => null);
+      if (answer && Array.isArray(answer.predictions)) {
+        answer.predictions.forEach((p, i) => cards[i] && fillCard(cards[i], p));
+        if (answer.error) status.textContent = answer.error.message;
+      } else {
+        const message = answer && answer.error ? answer.error.message
+          : "The server could not answer (HTTP " + response.status + "). Please try again.";
+        cards.forEach((c) => c.remove());
+        status.textContent = message;
+      }
+    } catch (error) {
+      cards.forEach((c) => c.remove());
+      status.textContent = "Could not reach the server. Check your connection and try again.";
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    classify(input.files);
+  });
+  input.addEventListener("change", () => classify(input.files));
+
+  ["dragenter", "dragover"].forEach((type) => dropzone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropzone.classList.add("is-over");
+  }));
+  ["dragleave", "drop"].forEach((type) => dropzone.addEventListener(type, () => dropzone.classList.remove("is-over")));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    classify(event.dataTransfer.files);
+  });
+  document.addEventListener("paste", (event) => {
+    const files = Array.from(event.clipboardData ? event.clipboardData.files : []);
+    if (files.length) classify(files);
+  });
+})();

@@ -1,0 +1,111 @@
+"""HTTP views. Thin: read the request, call `app.inference.service.classify`,
+answer as JSON (API) or HTML (page). The page and the API share
+`_predict`, so they cannot disagree."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from app.inference.model import Classifier, get_classifier
+from app.inference.service import Upload, classify
+from app.web.errors import RequestError, json_error
+from app.web.openapi import openapi_document
+
+# Status for a request in which no file could be classified, by the first error's code.
+_STATUS_BY_IMAGE_ERROR = {"too_many_pixels": 413, "unsupported_format": 415}
+
+
+def classifier() -> Classifier:
+    return get_classifier(str(settings.MODEL_PATH), settings.INFERENCE_THREADS)
+
+
+def _uploads(request: HttpRequest) -> list[Upload]:
+    """The files of field `image`, after the whole-request checks."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise RequestError(415, "unsupported_media_type",
+                           "Send the photos as multipart/form-data, in a field named 'image'.")
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.MAX_UPLOAD_BYTES:
+        raise RequestError(413, "request_too_large",
+                           f"The upload is larger than {settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MB in total.")
+    try:
+        files = request.FILES.getlist("image")
+    except (TooManyFilesSent, RequestDataTooBig):
+        raise RequestError(413, "too_many_files",
+                           f"Send at most {settings.MAX_FILES_PER_REQUEST} photos at once.") from None
+    except SuspiciousOperation:
+        raise RequestError(400, "malformed_request", "The multipart body could not be parsed.") from None
+    if not files:
+        raise RequestError(400, "missing_image", "No photo received: send it in a form field named 'image'.")
+    if len(files) > settings.MAX_FILES_PER_REQUEST:
+        raise RequestError(413, "too_many_files",
+                           f"Send at most {settings.MAX_FILES_PER_REQUEST} photos at once (got {len(files)}).")
+    return [Upload(f.name, f.read()) for f in files]
+
+
+def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, dict]:
+    """(HTTP status, answer) for a prediction request; the page and the API both use it."""
+    try:
+        uploads = _uploads(request)
+    except RequestError as error:
+        return error.status, error.payload()
+    answer = classify(uploads, classifier(), settings.MAX_IMAGE_PIXELS, heatmaps=heatmaps)
+    failures = [p["error"] for p in answer["predictions"] if "error" in p]
+    if len(failures) == len(answer["predictions"]):  # nothing could be classified
+        answer["error"] = failures[0]
+        return _STATUS_BY_IMAGE_ERROR.get(failures[0]["code"], 400), answer
+    return 200, answer
+
+
+@csrf_exempt  # stateless API without cookies or sessions: there is nothing to forge
+def api_predict(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        return json_error(405, "method_not_allowed", "Use POST with multipart/form-data.", allow="POST")
+    heatmaps = request.GET.get("heatmap", "") in ("1", "true")
+    status, answer = _predict(request, heatmaps)
+    return JsonResponse(answer, status=status)
+
+
+@require_GET
+def api_model(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(classifier().describe())
+
+
+@require_GET
+def api_openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_document(settings.MAX_FILES_PER_REQUEST, settings.MAX_UPLOAD_BYTES))
+
+
+def page(request: HttpRequest) -> HttpResponse:
+    """The upload page; without JavaScript its form POSTs here and gets the answer as HTML."""
+    context = {"model": classifier().describe(), "max_files": settings.MAX_FILES_PER_REQUEST,
+               "max_megabytes": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
+    status = 200
+    if request.method == "POST":
+        status, answer = _predict(request, heatmaps=True)
+        context["answer"] = answer
+    elif request.method != "GET":
+        return HttpResponse("Method not allowed", status=405, headers={"Allow": "GET, POST"})
+    return render(request, "web/index.html", context, status=status)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Alive: the process answers HTTP."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready: the model is loaded and has answered a warm-up prediction."""
+    try:
+        model = classifier()
+    except Exception as error:  # any load failure means "not ready", reported, not raised
+        return json_error(503, "model_unavailable", f"The model could not be loaded: {type(error).__name__}")
+    return JsonResponse({"status": "ready", "model": model.contract["name"], "version": model.contract["version"]})

@@ -1,0 +1,155 @@
+"""POST /api/v1/predict: the contract field by field, each limit, each bad request."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from tests.conftest import CAT_PHOTOS, DOG_PHOTOS, OTHER_PHOTOS, encode, photo
+
+URL = "/api/v1/predict"
+
+
+def upload(name: str, content: bytes) -> io.BytesIO:
+    f = io.BytesIO(content)
+    f.name = name
+    return f
+
+
+def post(client, *files, url=URL):
+    return client.post(url, {"image": list(files)})
+
+
+@pytest.mark.parametrize("name,label", [(n, "cat") for n in CAT_PHOTOS] + [(n, "dog") for n in DOG_PHOTOS]
+                         + [(n, "other") for n in OTHER_PHOTOS])
+def test_it_labels_real_photos(client, name, label):
+    response = post(client, upload(name, photo(name)))
+    assert response.status_code == 200
+    prediction = response.json()["predictions"][0]
+    assert prediction["label"] == label
+    assert prediction["confidence"] > 0.5
+
+
+def test_the_answer_has_every_documented_field(client, cat_jpeg):
+    answer = post(client, upload("kitty.jpg", cat_jpeg)).json()
+    assert set(answer) == {"predictions", "model", "timing_ms"}
+    prediction = answer["predictions"][0]
+    assert set(prediction) == {"filename", "label", "confidence", "scores"}
+    assert prediction["filename"] == "kitty.jpg"
+    assert set(prediction["scores"]) == {"cat", "dog", "other"}
+    assert sum(prediction["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert prediction["confidence"] == max(prediction["scores"].values())
+    assert set(answer["model"]) == {"name", "version"} and all(answer["model"].values())
+    assert {"preprocess", "inference", "total"} <= set(answer["timing_ms"])
+    assert all(v >= 0 for v in answer["timing_ms"].values())
+
+
+def test_heatmap_is_added_on_request(client, cat_jpeg):
+    prediction = post(client, upload("cat.jpg", cat_jpeg), url=URL + "?heatmap=1").json()["predictions"][0]
+    grid = np.array(prediction["heatmap"]["grid"])
+    assert grid.ndim == 2 and grid.shape[0] == grid.shape[1] > 1
+    assert grid.min() >= 0.0 and grid.max() == pytest.approx(1.0)
+    assert prediction["heatmap"]["image"].startswith("data:image/jpeg;base64,")
+
+
+def test_it_answers_several_photos_in_order(client):
+    names = [CAT_PHOTOS[0], DOG_PHOTOS[0], OTHER_PHOTOS[0]]
+    answer = post(client, *[upload(n, photo(n)) for n in names]).json()
+    assert [p["filename"] for p in answer["predictions"]] == names
+    assert [p["label"] for p in answer["predictions"]] == ["cat", "dog", "other"]
+
+
+def test_a_bad_file_among_good_ones_gets_its_own_error(client, cat_jpeg):
+    response = post(client, upload("notes.jpg", b"just some text"), upload("cat.jpg", cat_jpeg))
+    assert response.status_code == 200
+    bad, good = response.json()["predictions"]
+    assert bad == {"filename": "notes.jpg", "error": {"code": "unsupported_format", "message": bad["error"]["message"]}}
+    assert good["label"] == "cat"
+
+
+@pytest.mark.parametrize("content,status,code", [
+    (b"", 400, "empty_file"),
+    (b"plain text", 415, "unsupported_format"),
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 50, 400, "corrupt_image"),
+])
+def test_a_request_whose_only_file_is_bad_fails_as_a_whole(client, content, status, code):
+    response = post(client, upload("x.jpg", content))
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["predictions"][0]["error"]["code"] == code
+
+
+def test_a_decompression_bomb_is_413(client):
+    from tests.app.test_preprocess import png_header
+
+    response = post(client, upload("bomb.png", png_header(60_000, 60_000) + b"\0" * 64))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_pixels"
+
+
+def test_it_requires_the_image_field(client, cat_jpeg):
+    response = client.post(URL, {"photo": upload("cat.jpg", cat_jpeg)})
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "missing_image", "message": response.json()["error"]["message"]}}
+
+
+def test_it_requires_multipart(client, cat_jpeg):
+    response = client.post(URL, cat_jpeg, content_type="image/jpeg")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_json_body_is_refused(client):
+    response = client.post(URL, {"image": "cat.jpg"}, content_type="application/json")
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
+def test_other_methods_are_405(client, method):
+    response = getattr(client, method)(URL)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@override_settings(MAX_FILES_PER_REQUEST=2)
+def test_too_many_files_is_413(client, cat_jpeg):
+    response = post(client, *[upload(f"{i}.jpg", cat_jpeg) for i in range(3)])
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_files"
+
+
+@override_settings(MAX_UPLOAD_BYTES=10_000)
+def test_a_body_over_the_size_limit_is_413(client, cat_jpeg):
+    response = post(client, upload("big.jpg", cat_jpeg + b"\0" * 20_000))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("../../etc/passwd.jpg", "passwd.jpg"),
+    ("C:\\Users\\me\\cat.jpg", "cat.jpg"),
+    ("bad\x00name\x07.jpg", "badname.jpg"),
+    ("", "upload"),
+    ("x" * 500 + ".jpg", "x" * 120),
+])
+def test_file_names_are_cleaned(client, cat_jpeg, name, expected):
+    from app.inference.service import clean_filename
+
+    assert clean_filename(name) == expected
+
+
+def test_odd_file_names_do_not_matter(client, cat_jpeg):
+    answer = post(client, upload("../../<script>.jpg", cat_jpeg)).json()
+    assert answer["predictions"][0]["filename"] == "<script>.jpg"  # JSON-escaped by the client, never executed
+    assert answer["predictions"][0]["label"] == "cat"
+
+
+def test_the_model_sees_the_same_image_whatever_the_format(client, cat_rgb):
+    answers = [post(client, upload(f"cat{ext}", encode(cat_rgb, ext))).json()["predictions"][0]
+               for ext in (".png", ".bmp", ".tiff")]
+    assert {a["label"] for a in answers} == {"cat"}
+    assert max(a["confidence"] for a in answers) - min(a["confidence"] for a in answers) < 1e-3

@@ -1,0 +1,53 @@
+"""The small GET endpoints: health, readiness, model card, OpenAPI, 404s."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+
+from app.web.views import classifier
+
+
+def test_healthz_says_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_names_the_loaded_model(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["version"] == classifier().contract["version"]
+
+
+def test_readyz_is_503_when_the_model_cannot_load(client, tmp_path):
+    with override_settings(MODEL_PATH=tmp_path / "missing.onnx"):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "model_unavailable"
+
+
+def test_model_endpoint_carries_the_contract(client):
+    card = client.get("/api/v1/model").json()
+    assert card["class_names"] == ["cat", "dog", "other"]
+    assert card["input"]["size"] == classifier().input_size
+    assert card["temperature"] > 0
+    assert {"accuracy", "cat_vs_dog_accuracy", "ece"} <= set(card["metrics"]["test"])
+
+
+def test_openapi_documents_every_route(client):
+    document = client.get("/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/api/v1/predict", "/api/v1/model", "/healthz", "/readyz"}
+    responses = document["paths"]["/api/v1/predict"]["post"]["responses"]
+    assert {"200", "400", "405", "413", "415", "429"} <= set(responses)
+
+
+def test_unknown_paths_are_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_health_endpoints_refuse_post(client):
+    assert client.post("/healthz").status_code == 405

@@ -1,0 +1,76 @@
+"""Settings come from the environment, fail loudly when malformed, and pass --deploy checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from app.env import env_bool, env_int, env_list, env_str
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("YES", True), ("0", False),
+                                          ("off", False), ("", True)])
+def test_env_bool(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", True) is expected
+
+
+def test_env_bool_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG"):
+        env_bool("FLAG", False)
+
+
+def test_env_int(monkeypatch):
+    monkeypatch.setenv("N", "12")
+    assert env_int("N", 3) == 12
+    monkeypatch.setenv("N", "twelve")
+    with pytest.raises(ImproperlyConfigured):
+        env_int("N", 3)
+    monkeypatch.setenv("N", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("N", 3, minimum=1)
+    monkeypatch.delenv("N")
+    assert env_int("N", 3) == 3
+
+
+def test_env_list(monkeypatch):
+    monkeypatch.setenv("HOSTS", " a.example , b.example,,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_secrets_can_come_from_a_file(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s3cr3t\n")
+    monkeypatch.setenv("SECRET_KEY_FILE", str(secret))
+    assert env_str("SECRET_KEY") == "s3cr3t"
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "HTTPS", "ALLOWED_HOSTS")}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING",
+                        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
+                        HTTPS="true", ALLOWED_HOSTS="catsdogs.example")
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_it_starts_with_no_environment_at_all():
+    result = run_manage("check")
+    assert result.returncode == 0, result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_malformed_settings_stop_the_start():
+    result = run_manage("check", DEBUG="perhaps")
+    assert result.returncode != 0
+    assert "DEBUG must be true or false" in result.stderr
