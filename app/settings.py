@@ -28,6 +28,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = ["django.contrib.staticfiles", "app.web"]
 MIDDLEWARE = [
+    "app.web.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "app.web.middleware.SecurityHeadersMiddleware",

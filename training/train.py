@@ -67,10 +67,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     with _stage("calibrate", timings):
         val_images, val_labels = data.subset("val")
-        temperature = metrics.fit_temperature(predict_logits(classifier, val_images), val_labels)
+        val_logits = predict_logits(classifier, val_images)
+        temperature = metrics.fit_temperature(val_logits, val_labels)
         log.info("temperature %.3f", temperature)
     with _stage("evaluate", timings):
-        results = evaluate(classifier, data, temperature, run_dir)
+        results = evaluate(classifier, data, temperature, run_dir, val_logits)
 
     export = make_export_model(classifier, temperature)
     export.save(run_dir / "model.keras")
@@ -246,16 +247,17 @@ class _TimeBudget(keras.callbacks.Callback):
 
 # --- evaluation and the model's contract ---------------------------------------
 
-def evaluate(classifier: keras.Model, data: CachedData, temperature: float, run_dir: Path) -> dict:
-    results = {}
-    for split in ("val", "test"):
-        images, labels = data.subset(split)
-        probabilities = metrics.softmax(predict_logits(classifier, images), temperature)
-        results[split] = metrics.summarise(probabilities, labels, CLASS_NAMES)
-        if split == "test":
-            np.savez(run_dir / "predictions-test.npz", probabilities=probabilities, labels=labels,
-                     paths=np.array(data.paths_of("test")))
-    return results
+def evaluate(classifier: keras.Model, data: CachedData, temperature: float, run_dir: Path,
+             val_logits: np.ndarray) -> dict:
+    """Calibrated figures on validation (already predicted) and on the test split, read only here."""
+    test_images, test_labels = data.subset("test")
+    test_probabilities = metrics.softmax(predict_logits(classifier, test_images), temperature)
+    np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
+             paths=np.array(data.paths_of("test")))
+    return {
+        "val": metrics.summarise(metrics.softmax(val_logits, temperature), data.subset("val")[1], CLASS_NAMES),
+        "test": metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
+    }
 
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,

@@ -19,6 +19,25 @@ CONTENT_SECURITY_POLICY = "; ".join([
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 
 
+class ProbeMiddleware:
+    """Answer /healthz and /readyz before host validation and HTTPS redirects.
+
+    Container and platform health checks reach the process by its internal
+    address (Host: 127.0.0.1 or a private IP) over plain HTTP; they must get
+    the health answer, not a 400 for a disallowed host or a 301 to https.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD") and request.path in ("/healthz", "/readyz"):
+            from app.web import views
+
+            return (views.healthz if request.path == "/healthz" else views.readyz)(request)
+        return self.get_response(request)
+
+
 class SecurityHeadersMiddleware:
     """A strict Content-Security-Policy (no inline script or style) and a Permissions-Policy."""
 

@@ -51,3 +51,11 @@ def test_unknown_paths_are_json_404(client):
 
 def test_health_endpoints_refuse_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_probes_answer_any_host_and_plain_http(client):
+    """Health checks come by internal address over HTTP, even when HTTPS is enforced."""
+    with override_settings(ALLOWED_HOSTS=["catsdogs.example"], SECURE_SSL_REDIRECT=True):
+        assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").status_code == 200
+        assert client.get("/readyz", HTTP_HOST="127.0.0.1").status_code == 200
+        assert client.get("/", HTTP_HOST="10.0.0.7:8000").status_code == 400  # everything else is checked

@@ -85,3 +85,17 @@ def test_the_simple_cnn_baseline_trains_and_converts(tmp_path):
     assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'simple.onnx'}"]) == 0
     probabilities = Classifier(tmp_path / "simple.onnx").predict(np.zeros((2, 64, 64, 3), np.uint8))
     assert len(probabilities) == 2
+
+
+def test_the_report_writes_figures_and_a_model_card(lite0_run, tmp_path):
+    from training.report import main as report_main
+
+    run_dir, _ = lite0_run
+    assert report_main([f"--run_dir={run_dir / 'run'}", f"--output={tmp_path}", "--baseline_dir",
+                        f"--onnx={tmp_path / 'none.onnx'}"]) == 0
+    for figure in ("confusion.png", "roc.png", "reliability.png", "learning-curves.png"):
+        assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "| cat-vs-dog accuracy (test) |" in card and "Confusion matrix" in card
+    targets = json.loads((tmp_path / "metrics.json").read_text())["targets"]
+    assert [t["target"] for t in targets][:2] == ["cat-vs-dog accuracy (test)", "'other' recall (test)"]

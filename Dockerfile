@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Small CPU inference image: onnxruntime + OpenCV + Django, no TensorFlow.
+#   docker build -t catsdogs . && docker run -p 8000:8000 catsdogs
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /venv
+COPY requirements-serve.txt /tmp/requirements-serve.txt
+RUN /venv/bin/pip install -r /tmp/requirements-serve.txt
+
+FROM python:3.11-slim
+ENV PATH=/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    WEB_CONCURRENCY=2 \
+    STATIC_ROOT=/srv/staticfiles
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
+COPY --from=build /venv /venv
+WORKDIR /srv
+COPY manage.py gunicorn.conf.py ./
+COPY app/ app/
+RUN python manage.py collectstatic --noinput --verbosity 0
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', timeout=2)"]
+CMD ["gunicorn", "--config", "gunicorn.conf.py"]

@@ -1,0 +1,50 @@
+"""Calibration and evaluation arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training import metrics
+
+
+def sample_logits(n: int, temperature: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels drawn from softmax(logits / temperature): calibrated at exactly that temperature."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 3, (n, 3))
+    p = metrics.softmax(logits, temperature)
+    labels = np.array([rng.choice(3, p=row) for row in p])
+    return logits, labels
+
+
+def test_temperature_fit_recovers_the_true_temperature():
+    logits, labels = sample_logits(20_000, temperature=2.5)
+    assert metrics.fit_temperature(logits, labels) == pytest.approx(2.5, rel=0.08)
+
+
+def test_calibrated_probabilities_have_small_ece_and_overconfident_ones_do_not():
+    logits, labels = sample_logits(20_000, temperature=2.0)
+    assert metrics.reliability(metrics.softmax(logits, 2.0), labels)["ece"] < 0.02
+    assert metrics.reliability(metrics.softmax(logits, 0.5), labels)["ece"] > 0.05
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    matrix = metrics.confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), 3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+
+
+def test_roc_auc_extremes():
+    positives = np.array([1, 1, 0, 0], bool)
+    assert metrics.roc_curve(np.array([0.9, 0.8, 0.2, 0.1]), positives)[2] == pytest.approx(1.0)
+    assert metrics.roc_curve(np.array([0.1, 0.2, 0.8, 0.9]), positives)[2] == pytest.approx(0.0)
+
+
+def test_summary_separates_cat_vs_dog_from_other():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 2, 1, 1, 2, 0])  # one cat called other, one other called cat
+    probabilities = np.eye(3)[predicted] * 0.9 + 0.1 / 3
+    summary = metrics.summarise(probabilities, labels, ("cat", "dog", "other"))
+    assert summary["cat_vs_dog_accuracy"] == pytest.approx(3 / 4)
+    assert summary["pets_called_other"] == pytest.approx(1 / 4)
+    assert summary["other_recall"] == pytest.approx(1 / 2)
+    assert summary["per_class"]["cat"] == {"precision": 0.5, "recall": 0.5, "support": 2}
