@@ -302,8 +302,11 @@ def _setup_logging(path: Path) -> None:
 
 def _setup_tensorflow(config: TrainConfig) -> None:
     keras.utils.set_random_seed(config.seed)
-    tf.config.threading.set_intra_op_parallelism_threads(config.workers)
-    tf.config.threading.set_inter_op_parallelism_threads(config.workers)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(config.workers)
+        tf.config.threading.set_inter_op_parallelism_threads(config.workers)
+    except RuntimeError:  # TensorFlow already started in this process (tests): keep its pools
+        log.info("TensorFlow thread pools already initialised; --workers applies to decoding only")
 
 
 if __name__ == "__main__":
