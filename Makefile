@@ -5,7 +5,7 @@ SERVE_ENV := .venv
 TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite0
 
-.PHONY: serve test train train-baseline convert report bench clean
+.PHONY: serve test browser train train-baseline convert report bench clean
 
 $(SERVE_ENV)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_ENV)
@@ -24,9 +24,16 @@ serve: $(SERVE_ENV)/.installed
 	$(SERVE_ENV)/bin/python manage.py collectstatic --noinput --verbosity 0
 	exec $(SERVE_ENV)/bin/gunicorn --config gunicorn.conf.py
 
-## test: the whole test suite (installs the training environment, which includes pytest)
-test: $(TRAIN_ENV)/.installed
+## test: the whole test suite (installs the training environment, which includes pytest,
+## and Debian's chromium for the browser test when run as root)
+test: $(TRAIN_ENV)/.installed browser
 	$(TRAIN_ENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
+	  echo "chromium could not be installed: the browser test will be skipped"
 
 ## train: the shipped recipe, in the background; follow it with `tail -f $(RUN)/train.log`
 train: $(TRAIN_ENV)/.installed
@@ -38,9 +45,10 @@ train: $(TRAIN_ENV)/.installed
 train-baseline: $(TRAIN_ENV)/.installed
 	$(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn
 
-## convert: Keras -> ONNX with the parity check, into the app
+## convert: Keras -> ONNX with the parity check, then int8 quantization, shipped only if it wins
 convert: $(TRAIN_ENV)/.installed
 	$(TRAIN_ENV)/bin/python -m convert.to_onnx --run_dir=$(RUN) --output=app/model/catsdogs.onnx
+	$(TRAIN_ENV)/bin/python -m convert.quantize --run_dir=$(RUN) --model=app/model/catsdogs.onnx --ship
 
 ## report: the evaluation report and model card from a run (and the baseline, if trained)
 report: $(TRAIN_ENV)/.installed

@@ -69,6 +69,22 @@ def test_conversion_agrees_with_keras(lite0_run):
     assert prediction.class_map.shape == (2, 2)  # 64 px / 32
 
 
+def test_int8_quantization_is_measured_and_keeps_the_contract(lite0_run):
+    from convert.quantize import main as quantize_main
+    from convert.to_onnx import main as convert_main
+
+    tmp_path, _ = lite0_run
+    onnx_path = tmp_path / "for-int8.onnx"
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={onnx_path}", "--parity_images=8"]) == 0
+    assert quantize_main([f"--model={onnx_path}", f"--run_dir={tmp_path / 'run'}", "--calibration_images=16"]) == 0
+    result = json.loads((tmp_path / "run" / "quantization.json").read_text())
+    assert result["int8"]["megabytes"] < result["fp32"]["megabytes"] / 2
+    assert result["int8_ships"] in (True, False)
+    int8 = Classifier(tmp_path / "run" / "model.int8.onnx")
+    assert int8.contract["onnx"]["quantization"].startswith("int8")
+    assert int8.contract["metrics"]["test"]["count"] == result["test_photos"]
+
+
 def test_resuming_reuses_finished_stages(lite0_run):
     tmp_path, first = lite0_run
     second = tiny_run(tmp_path, "efficientnet-lite0")
@@ -92,10 +108,11 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, tmp_path):
 
     run_dir, _ = lite0_run
     assert report_main([f"--run_dir={run_dir / 'run'}", f"--output={tmp_path}", "--baseline_dir",
-                        f"--onnx={tmp_path / 'none.onnx'}"]) == 0
+                        f"--onnx={run_dir / 'model.onnx'}"]) == 0
     for figure in ("confusion.png", "roc.png", "reliability.png", "learning-curves.png"):
         assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "| cat-vs-dog accuracy (test) |" in card and "Confusion matrix" in card
+    assert "classified by model.onnx (float32) from the image files" in card
     targets = json.loads((tmp_path / "metrics.json").read_text())["targets"]
     assert [t["target"] for t in targets][:2] == ["cat-vs-dog accuracy (test)", "'other' recall (test)"]

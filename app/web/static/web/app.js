@@ -41,6 +41,7 @@
     body.replaceChildren(el("h2", "result-filename", p.filename));
     if (p.error) {
       card.classList.add("result-error");
+      card.querySelector(".result-picture").remove();  // the browser could not show it either
       body.append(el("p", "result-message", p.error.message));
       return;
     }
