@@ -5,7 +5,7 @@ SERVE_ENV := .venv
 TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite0
 
-.PHONY: serve test browser train train-baseline convert report bench clean
+.PHONY: serve test browser bench soak fuzz train train-baseline convert report bench clean
 
 $(SERVE_ENV)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_ENV)
@@ -53,6 +53,19 @@ convert: $(TRAIN_ENV)/.installed
 ## report: the evaluation report and model card from a run (and the baseline, if trained)
 report: $(TRAIN_ENV)/.installed
 	$(TRAIN_ENV)/bin/python -m training.report --run_dir=$(RUN) --baseline_dir=var/runs/simple-cnn --output=app/model
+
+## bench: speed and footprint, written to BENCHMARKS.md and benchmarks/results.json (about 10 minutes)
+bench: $(TRAIN_ENV)/.installed
+	@command -v ab >/dev/null || apt-get install -y -qq apache2-utils >/dev/null
+	$(TRAIN_ENV)/bin/python -m benchmarks.run
+
+## soak: 32 clients for 60 s plus a 10,000-request memory check, on loopback
+soak: $(TRAIN_ENV)/.installed
+	$(TRAIN_ENV)/bin/python -m benchmarks.soak
+
+## fuzz: a longer property-based run of decoding and preprocessing
+fuzz: $(TRAIN_ENV)/.installed
+	$(TRAIN_ENV)/bin/python -m benchmarks.fuzz --seconds 300
 
 clean:
 	rm -rf staticfiles .pytest_cache

@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
           f"speed x{result['fp32']['latency_ms_batch1'] / result['int8']['latency_ms_batch1']:.2f}, "
           f"accuracy {100 * (result['int8']['accuracy'] - result['fp32']['accuracy']):+.2f} points")
     if args.ship and wins:
+        shutil.copy(model_path, run_dir / "model.fp32.onnx")  # kept for benchmarks and comparisons
         shutil.copy(int8_path, model_path)
         print(f"shipped {int8_path} as {model_path}")
     return 0

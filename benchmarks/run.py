@@ -1,0 +1,357 @@
+"""Speed and footprint of the app, measured side by side with the usual way.
+
+    make bench        # or: python -m benchmarks.run [--quick]
+
+Writes BENCHMARKS.md and benchmarks/results.json. Everything runs on this
+machine, HTTP on loopback only, every load bounded in requests and seconds.
+The machine is noisy: compare ratios measured in the same run, not absolute
+figures across runs.
+
+Sections: model only (batch 1/8/32, 1 and 2 threads, fp32 vs int8),
+preprocessing per photo size, end to end over HTTP against gunicorn as in
+production (ApacheBench, concurrency 1/8/32), cold start, resident memory per
+worker (idle and after 5,000 requests), and the baseline: the same network
+through Keras/TensorFlow `model.predict` with Keras image loading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.inference.model import Classifier
+from app.inference.preprocess import preprocess
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT.parent / "shared" / "datasets" / "dogs-vs-cats" / "train" / "cat.1.jpg"
+TARGETS = {"model_p50_ms_batch1_1thread": 8.0, "http_p50_ms_500x375": 20.0, "http_p50_ms_12mp": 60.0,
+           "throughput_c8_per_s": 80.0, "cold_start_s": 2.0, "rss_mb_per_worker": 200.0, "speedup_vs_tf": 5.0}
+
+
+def median_ms(function, runs: int, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+# --- inputs made here ------------------------------------------------------------
+
+def make_photos(folder: Path) -> dict[str, Path]:
+    """A real cat photo at the sizes users send (detail added so big JPEGs are not trivially small)."""
+    base = cv2.imread(str(PHOTO))
+    rng = np.random.default_rng(0)
+    sizes = {"200x200 JPEG": (200, 200, ".jpg"), "500x375 JPEG": (500, 375, ".jpg"),
+             "1 MP JPEG": (1155, 866, ".jpg"), "12 MP JPEG": (4000, 3000, ".jpg"), "2 MP PNG": (1633, 1225, ".png")}
+    photos = {}
+    for name, (width, height, ext) in sizes.items():
+        image = cv2.resize(base, (width, height), interpolation=cv2.INTER_CUBIC)
+        image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)  # sensor-like grain
+        path = folder / f"{width}x{height}{ext}"
+        cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90] if ext == ".jpg" else [])
+        photos[name] = path
+    return photos
+
+
+# --- model only and preprocessing --------------------------------------------------
+
+def bench_model(models: dict[str, Path], runs: int) -> list[dict]:
+    rows = []
+    for kind, path in models.items():
+        for threads in (1, 2):
+            classifier = Classifier(path, threads=threads)
+            for batch in (1, 8, 32):
+                images = np.zeros((batch, classifier.input_size, classifier.input_size, 3), np.uint8)
+                ms = median_ms(lambda: classifier.predict(images), max(5, runs // batch))
+                rows.append({"model": kind, "threads": threads, "batch": batch, "p50_ms": round(ms, 2),
+                             "per_image_ms": round(ms / batch, 2)})
+                print(f"model {kind} threads={threads} batch={batch}: {ms:.2f} ms")
+    return rows
+
+
+def bench_preprocess(photos: dict[str, Path], runs: int) -> list[dict]:
+    rows = []
+    for name, path in photos.items():
+        data = path.read_bytes()
+        ms = median_ms(lambda: preprocess(data), runs if "12" not in name else max(10, runs // 5))
+        rows.append({"photo": name, "bytes": len(data), "p50_ms": round(ms, 2)})
+        print(f"preprocess {name}: {ms:.2f} ms")
+    return rows
+
+
+# --- the TensorFlow baseline ---------------------------------------------------------
+
+def bench_tensorflow_baseline(keras_path: Path, photos: dict[str, Path], ours: Classifier, runs: int) -> list[dict]:
+    """The original way, in-process: keras.utils.load_img + model.predict, against ours in-process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    model = keras.models.load_model(keras_path)
+    size = ours.input_size
+    rows = []
+    for name in ("500x375 JPEG", "12 MP JPEG"):
+        path, data = photos[name], photos[name].read_bytes()
+
+        def tensorflow_way():
+            image = keras.utils.img_to_array(keras.utils.load_img(path, target_size=(size, size)))
+            return model.predict(image[None], verbose=0)
+
+        def our_way():
+            return ours.predict(preprocess(data)[None])
+
+        tf_ms = median_ms(tensorflow_way, max(10, runs // 4))
+        our_ms = median_ms(our_way, runs)
+        rows.append({"photo": name, "tensorflow_ms": round(tf_ms, 2), "ours_ms": round(our_ms, 2),
+                     "speedup": round(tf_ms / our_ms, 1)})
+        print(f"baseline {name}: TensorFlow {tf_ms:.1f} ms, ours {our_ms:.1f} ms, x{tf_ms / our_ms:.1f}")
+    return rows
+
+
+# --- gunicorn over loopback --------------------------------------------------------------
+
+class Server:
+    """gunicorn started as `make serve` / the container start it, on a free loopback port."""
+
+    def __init__(self, workers: int = 2, **env: str):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers),
+                    "RATE_LIMIT_PER_MINUTE": "0", "STATIC_ROOT": tempfile.mkdtemp(), **env}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.started = time.perf_counter()
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self.process = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null"],
+                                        cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout: float = 60) -> float:
+        while time.perf_counter() - self.started < timeout:
+            try:
+                urllib.request.urlopen(self.url + "/readyz", timeout=1)
+                return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("server did not start")
+
+    def worker_rss_mb(self) -> list[float]:
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        sizes = []
+        for pid in children:
+            status = Path(f"/proc/{pid}/status").read_text()
+            sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+        return sizes
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def multipart_file(path: Path, folder: Path) -> tuple[Path, str]:
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{path.name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + path.read_bytes() + \
+        f"\r\n--{boundary}--\r\n".encode()
+    out = folder / f"{path.stem}.multipart"
+    out.write_bytes(body)
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+def apache_bench(url: str, body: Path, content_type: str, concurrency: int, requests: int, seconds: int) -> dict:
+    """ApacheBench (C, one process) as the client, so the client steals little CPU."""
+    result = subprocess.run(
+        # -n after -t: ab's -t otherwise resets the request cap to 50,000
+        ["ab", "-q", "-t", str(seconds), "-n", str(requests), "-c", str(concurrency), "-s", "60",
+         "-p", str(body), "-T", content_type, "-H", "Host: localhost", url + "/api/v1/predict"],
+        capture_output=True, text=True, timeout=seconds + 120)
+    out = result.stdout
+    percent = {int(p): float(ms) for p, ms in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M)}
+    def number(pattern: str) -> float:
+        match = re.search(pattern, out)
+        return float(match.group(1)) if match else float("nan")
+    # ab counts a body whose length differs from the first one as "failed (Length)"; our JSON
+    # answers vary in length (timings), so only connect, receive and exception failures count
+    failed = sum(int(x) for x in re.findall(r"(?:Connect|Receive): (\d+)", out)) + \
+        sum(int(x) for x in re.findall(r"Exceptions: (\d+)", out))
+    return {"concurrency": concurrency, "requests": int(number(r"Complete requests:\s+(\d+)")),
+            "failed": failed, "non_2xx": int(number(r"Non-2xx responses:\s+(\d+)"))
+            if "Non-2xx" in out else 0,
+            "per_second": number(r"Requests per second:\s+([\d.]+)"),
+            "p50_ms": percent.get(50), "p95_ms": percent.get(95), "p99_ms": percent.get(99)}
+
+
+def bench_http(photos: dict[str, Path], folder: Path, quick: bool) -> list[dict]:
+    server = Server(workers=2)
+    server.wait_ready()
+    rows = []
+    try:
+        for name in ("500x375 JPEG", "12 MP JPEG"):
+            body, content_type = multipart_file(photos[name], folder)
+            apache_bench(server.url, body, content_type, 2, 20, 10)  # warm both workers
+            for concurrency in (1, 8, 32):
+                budget = 8 if quick else 20
+                row = {"photo": name, **apache_bench(server.url, body, content_type, concurrency, 5000, budget)}
+                rows.append(row)
+                print(f"http {name} c={concurrency}: p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
+                      f"{row['per_second']:.1f}/s, failed {row['failed']}, non-2xx {row['non_2xx']}")
+    finally:
+        server.stop()
+    return rows
+
+
+def bench_cold_start(photo: Path, tries: int = 3) -> dict:
+    """Process start to first answered prediction, one worker."""
+    times = []
+    for _ in range(tries):
+        server = Server(workers=1)
+        try:
+            server.wait_ready()
+            body, content_type = multipart_file(photo, Path(tempfile.mkdtemp()))
+            request = urllib.request.Request(server.url + "/api/v1/predict", data=body.read_bytes(),
+                                             headers={"Content-Type": content_type, "Host": "localhost"})
+            urllib.request.urlopen(request, timeout=30).read()
+            times.append(time.perf_counter() - server.started)
+        finally:
+            server.stop()
+    print(f"cold start: {np.median(times):.2f} s (median of {tries})")
+    return {"median_s": round(float(np.median(times)), 2), "all_s": [round(t, 2) for t in times]}
+
+
+def bench_memory(photo: Path, folder: Path, requests: int) -> dict:
+    server = Server(workers=2)
+    try:
+        server.wait_ready()
+        idle = server.worker_rss_mb()
+        body, content_type = multipart_file(photo, folder)
+        load = apache_bench(server.url, body, content_type, 8, requests, 600)
+        after = server.worker_rss_mb()
+    finally:
+        server.stop()
+    print(f"memory per worker: idle {idle}, after {load['requests']} requests {after}")
+    return {"idle_mb": [round(x, 1) for x in idle], "after_mb": [round(x, 1) for x in after],
+            "requests": load["requests"], "failed": load["failed"]}
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def verdicts(results: dict) -> list[tuple[str, float, str, bool]]:
+    model = next(r for r in results["model"] if r["model"] == results["shipped_kind"]
+                 and r["threads"] == 1 and r["batch"] == 1)
+    http = {(r["photo"], r["concurrency"]): r for r in results["http"]}
+    rss = max(results["memory"]["after_mb"] + results["memory"]["idle_mb"])
+    speedup = min(r["speedup"] for r in results["baseline"]) if results["baseline"] else float("nan")
+    rows = [
+        ("model p50, batch 1, 1 thread (ms)", model["p50_ms"], "<= 8", model["p50_ms"] <= 8),
+        ("HTTP p50, 500x375 JPEG, c=1 (ms)", http[("500x375 JPEG", 1)]["p50_ms"], "<= 20",
+         http[("500x375 JPEG", 1)]["p50_ms"] <= 20),
+        ("HTTP p50, 12 MP JPEG, c=1 (ms)", http[("12 MP JPEG", 1)]["p50_ms"], "<= 60",
+         http[("12 MP JPEG", 1)]["p50_ms"] <= 60),
+        ("throughput, 500x375 JPEG, c=8 (/s)", http[("500x375 JPEG", 8)]["per_second"], ">= 80",
+         http[("500x375 JPEG", 8)]["per_second"] >= 80),
+        ("cold start to first prediction (s)", results["cold_start"]["median_s"], "<= 2",
+         results["cold_start"]["median_s"] <= 2),
+        ("resident memory per worker (MB)", round(rss, 1), "<= 200", rss <= 200),
+        ("speed-up over Keras/TensorFlow, in-process (x)", speedup, ">= 5", speedup >= 5),
+    ]
+    return rows
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    lines = ["# Benchmarks", "",
+             f"Measured {results['date']} on {results['machine']} by `make bench` "
+             "(`python -m benchmarks.run`); raw figures in `benchmarks/results.json`. "
+             "One noisy 2-core machine: read ratios within this run, not absolute numbers across runs.", "",
+             "## Targets", "", "| what | measured | target | met |", "|---|---|---|---|"]
+    for name, value, goal, met in verdicts(results):
+        lines.append(f"| {name} | {value} | {goal} | {'yes' if met else '**no**'} |")
+    lines += ["", "## Model only (onnxruntime, zeros input)", "",
+              "| model | threads | batch | p50 ms | ms per image |", "|---|---|---|---|---|"]
+    lines += [f"| {r['model']} | {r['threads']} | {r['batch']} | {r['p50_ms']} | {r['per_image_ms']} |"
+              for r in results["model"]]
+    lines += ["", "## Preprocessing (decode + resize, one photo)", "", "| photo | bytes | p50 ms |", "|---|---|---|"]
+    lines += [f"| {r['photo']} | {r['bytes']:,} | {r['p50_ms']} |" for r in results["preprocess"]]
+    lines += ["", "## End to end over HTTP (gunicorn, 2 gthread workers x 4 threads, loopback, ApacheBench)", "",
+              "| photo | concurrency | requests | failed | non-2xx | p50 ms | p95 ms | p99 ms | per second |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['photo']} | {r['concurrency']} | {r['requests']} | {r['failed']} | {r['non_2xx']} | "
+              f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['per_second']:.1f} |" for r in results["http"]]
+    lines += ["", "## Against the original way (Keras `load_img` + `model.predict`, in-process, batch 1)", "",
+              "| photo | Keras/TensorFlow ms | ours (OpenCV + onnxruntime) ms | speed-up |", "|---|---|---|---|"]
+    lines += [f"| {r['photo']} | {r['tensorflow_ms']} | {r['ours_ms']} | x{r['speedup']} |" for r in results["baseline"]]
+    memory = results["memory"]
+    lines += ["", "## Start and memory", "",
+              f"- Cold start, process start to first answered prediction (1 worker): "
+              f"{results['cold_start']['median_s']} s (runs: {results['cold_start']['all_s']}).",
+              f"- Resident memory per worker: idle {memory['idle_mb']} MB; after {memory['requests']} requests "
+              f"({memory['failed']} failed) {memory['after_mb']} MB.", ""]
+    if results.get("notes"):
+        lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
+    path.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=str(ROOT / "app" / "model" / "catsdogs.onnx"))
+    parser.add_argument("--fp32", default=str(ROOT / "var" / "runs" / "lite0" / "model.fp32.onnx"))
+    parser.add_argument("--keras", default=str(ROOT / "var" / "runs" / "lite0" / "model.keras"))
+    parser.add_argument("--quick", action="store_true", help="fewer runs and requests (a smoke test)")
+    parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args(argv)
+    if not shutil.which("ab"):
+        sys.exit("ApacheBench is needed: apt-get install apache2-utils")
+
+    runs = 20 if args.quick else 200
+    folder = Path(tempfile.mkdtemp(prefix="bench-"))
+    photos = make_photos(folder)
+    shipped = Classifier(Path(args.model), threads=1)
+    shipped_kind = "int8" if shipped.contract.get("onnx", {}).get("quantization") else "fp32"
+    models = {shipped_kind: Path(args.model)}
+    if shipped_kind == "int8" and Path(args.fp32).exists():
+        models["fp32"] = Path(args.fp32)
+
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
+               "shipped_kind": shipped_kind, "notes": []}
+    results["model"] = bench_model(models, runs)
+    results["preprocess"] = bench_preprocess(photos, runs)
+    results["http"] = bench_http(photos, folder, args.quick)
+    results["cold_start"] = bench_cold_start(photos["500x375 JPEG"], tries=2 if args.quick else 3)
+    results["memory"] = bench_memory(photos["500x375 JPEG"], folder, 500 if args.quick else 5000)
+    results["baseline"] = []
+    if Path(args.keras).exists():
+        results["baseline"] = bench_tensorflow_baseline(Path(args.keras), photos, Classifier(Path(args.model), 1), runs)
+    else:
+        results["notes"].append(f"No Keras model at {args.keras}: the TensorFlow baseline was not run.")
+
+    (ROOT / "benchmarks").mkdir(exist_ok=True)
+    json_path = Path(args.output).with_name("results.json") if args.output != str(ROOT / "BENCHMARKS.md") \
+        else ROOT / "benchmarks" / "results.json"
+    json_path.write_text(json.dumps(results, indent=1))
+    write_markdown(results, Path(args.output))
+    for name, value, goal, met in verdicts(results):
+        print(f"{'PASS' if met else 'MISS'}  {name:<48} {value}  ({goal})")
+    print(f"wrote {args.output} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
