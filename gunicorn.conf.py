@@ -18,3 +18,13 @@ max_requests = int(os.environ.get("MAX_REQUESTS", "0"))  # 0: workers are not re
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no bodies, no query strings beyond the path
 wsgi_app = "app.wsgi:application"
+
+# A client that stops sending its upload for this long loses the connection,
+# so stalled uploads cannot hold every thread (benchmarks/soak.py checks it).
+upload_idle_timeout = float(os.environ.get("UPLOAD_IDLE_TIMEOUT", "10"))
+
+
+def pre_request(worker, req):
+    sock = getattr(getattr(req, "unreader", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(upload_idle_timeout)

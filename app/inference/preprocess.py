@@ -20,6 +20,7 @@ import numpy as np
 # OpenCV refuses to allocate images above this many pixels; set before import
 # so that even a format whose header we do not parse cannot bomb the process.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # a bad upload is our 4xx, not a log warning
 import cv2  # noqa: E402
 
 INPUT_SIZE = 224
@@ -112,6 +113,25 @@ def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def png_is_complete(data: bytes) -> bool:
+    """Every chunk fits in the file, up to IEND.
+
+    Checked before decoding because libpng spends seconds on a 65-byte file
+    whose IDAT claims gigabytes (found by benchmarks/fuzz.py): a cheap way to
+    stall a worker.
+    """
+    position = 8
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        position += 12 + length
+        if position > len(data):
+            return False
+        if kind == b"IEND":
+            return True
+    return False
+
+
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Encoded bytes -> RGB uint8 (H, W, 3). Raises ImageError for anything else."""
     if not data:
@@ -129,6 +149,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
             raise ImageError("too_many_pixels",
                              f"The image is {width}x{height} ({width * height / 1e6:.0f} MP); "
                              f"the limit is {max_pixels / 1e6:.0f} MP.")
+    if fmt == "png" and not png_is_complete(data):
+        raise ImageError("corrupt_image", "The PNG file is damaged or truncated and cannot be decoded.")
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
         image = _decode_jpeg(buffer, size) if fmt == "jpeg" else _decode_other(buffer)

@@ -147,3 +147,24 @@ def test_headers_give_format_and_size(ext, fmt):
 
 def test_a_one_pixel_image_is_still_classifiable():
     assert preprocess(encode(np.full((1, 1, 3), 128, np.uint8), ".png")).shape == (INPUT_SIZE, INPUT_SIZE, 3)
+
+
+def test_a_png_whose_chunk_claims_gigabytes_is_refused_at_once():
+    """Found by benchmarks/fuzz.py: libpng took 3 s on this 65-byte file."""
+    import time
+
+    data = bytes.fromhex(
+        "89504e470d0a1a0a0000000d494844520000003000000024100200000010b7f21ef1001f3a4944415468053dc149ab6c"
+        "494200e08838274e9c79c879b8f39b6be5")
+    started = time.perf_counter()
+    with pytest.raises(ImageError) as error:
+        preprocess(data)
+    assert error.value.code == "corrupt_image"
+    assert time.perf_counter() - started < 0.1
+
+
+def test_a_truncated_png_is_corrupt(cat_rgb):
+    data = encode(cat_rgb, ".png")
+    with pytest.raises(ImageError) as error:
+        preprocess(data[: len(data) // 2])
+    assert error.value.code == "corrupt_image"
