@@ -48,12 +48,25 @@ def training_paths(run_dir: Path, size: int) -> list[str]:
     return load_cache(newest).paths_of("train")
 
 
+# Layers after the backbone (training/models/classifier.py and the export graph) stay
+# float32: they cost nothing, and an 8-bit softmax would give probabilities in steps
+# of 1/255 that do not even sum to 1.
+FLOAT_LAYERS = ("head", "logits", "temperature", "probabilities", "class_map")
+
+
+def head_nodes(model: onnx.ModelProto) -> list[str]:
+    def in_head(name: str) -> bool:
+        return any(f"/{layer}_1/" in name or f"/{layer}/" in name for layer in FLOAT_LAYERS)
+    return [node.name for node in model.graph.node if in_head(node.name)]
+
+
 def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     """Write the int8 model; its contract is updated later with its own test metrics."""
     prepared = output.with_suffix(".prep.onnx")
     quant_pre_process(str(model_path), str(prepared), skip_symbolic_shape=True)  # shapes are static
     quantize_static(str(prepared), str(output), _Photos(calibration), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    nodes_to_exclude=head_nodes(onnx.load(str(prepared))))
     prepared.unlink()
     # keep the contract: quantize_static writes a new model without our metadata
     source, target = onnx.load(str(model_path)), onnx.load(str(output))
