@@ -19,7 +19,13 @@
     return node;
   }
 
-  function percent(x) { return Math.round(x * 100) + "%"; }
+  // Same rule as the `percent` template filter: never round 0.9996 up to "100%".
+  function percent(x) {
+    if (x >= 0.999) return ">99.9%";
+    if (x >= 0.99) return (Math.floor(x * 1000) / 10).toFixed(1) + "%";
+    if (x > 0 && x < 0.001) return "<0.1%";
+    return Math.round(x * 100) + "%";
+  }
 
   function pendingCard(file) {
     const card = el("article", "result is-pending");
