@@ -22,7 +22,7 @@ WORKDIR /srv
 COPY manage.py gunicorn.conf.py ./
 COPY app/ app/
 RUN python manage.py collectstatic --noinput --verbosity 0
-USER app
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', timeout=2)"]
