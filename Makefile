@@ -5,7 +5,7 @@ SERVE_ENV := .venv
 TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite0
 
-.PHONY: serve test browser bench soak fuzz train train-baseline convert report bench clean
+.PHONY: serve test browser bench soak fuzz train train-baseline convert report clean
 
 $(SERVE_ENV)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_ENV)
@@ -43,7 +43,8 @@ train: $(TRAIN_ENV)/.installed
 
 ## train-baseline: the original from-scratch CNN, for comparison
 train-baseline: $(TRAIN_ENV)/.installed
-	$(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn
+	$(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn \
+	  --scratch_epochs=15 --steps_per_epoch=200 --time_budget_minutes=14
 
 ## convert: Keras -> ONNX with the parity check, then int8 quantization, shipped only if it wins
 convert: $(TRAIN_ENV)/.installed
@@ -52,7 +53,7 @@ convert: $(TRAIN_ENV)/.installed
 
 ## report: the evaluation report and model card from a run (and the baseline, if trained)
 report: $(TRAIN_ENV)/.installed
-	$(TRAIN_ENV)/bin/python -m training.report --run_dir=$(RUN) --baseline_dir=var/runs/simple-cnn --output=app/model
+	$(TRAIN_ENV)/bin/python -m training.report --run_dir=$(RUN) --baseline_dir var/runs/simple-cnn var/runs/lite0-head var/runs/lite2-head --output=app/model
 
 ## bench: speed and footprint, written to BENCHMARKS.md and benchmarks/results.json (about 10 minutes)
 bench: $(TRAIN_ENV)/.installed
