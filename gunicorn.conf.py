@@ -3,6 +3,11 @@
 gthread workers: each worker holds one onnxruntime session (inference is
 serialised per worker, one thread each by default), while its threads read
 uploads, decode and answer; a slow upload occupies one thread, not a worker.
+Threads are cheap, so there are more than the CPU needs: stalled uploads
+(dropped after UPLOAD_IDLE_TIMEOUT) must not take every thread. More stalled
+uploads than threads delay other clients by up to
+ceil(stalled / threads) x UPLOAD_IDLE_TIMEOUT; against a deliberate flood,
+put a request-buffering proxy in front.
 """
 
 import os
@@ -10,7 +15,7 @@ import os
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("THREADS", "4"))
+threads = int(os.environ.get("THREADS", "16"))
 timeout = int(os.environ.get("WORKER_TIMEOUT", "30"))  # a worker silent this long is restarted
 graceful_timeout = 10
 keepalive = 5

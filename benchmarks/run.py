@@ -289,7 +289,7 @@ def write_markdown(results: dict, path: Path) -> None:
               for r in results["model"]]
     lines += ["", "## Preprocessing (decode + resize, one photo)", "", "| photo | bytes | p50 ms |", "|---|---|---|"]
     lines += [f"| {r['photo']} | {r['bytes']:,} | {r['p50_ms']} |" for r in results["preprocess"]]
-    lines += ["", "## End to end over HTTP (gunicorn, 2 gthread workers x 4 threads, loopback, ApacheBench)", "",
+    lines += ["", "## End to end over HTTP (gunicorn, 2 gthread workers x 16 threads, loopback, ApacheBench)", "",
               "| photo | concurrency | requests | failed | non-2xx | p50 ms | p95 ms | p99 ms | per second |",
               "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['photo']} | {r['concurrency']} | {r['requests']} | {r['failed']} | {r['non_2xx']} | "

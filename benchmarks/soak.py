@@ -72,6 +72,8 @@ def stalled_uploads(server: Server, photo: bytes, body: Path, content_type: str,
     for s in sockets:
         s.close()
     worst = max(latencies) if latencies else float("inf")
+    # Connections are not spread evenly over workers, so one worker may hold most of the
+    # stalled uploads; the promise is recovery within the idle timeout, with no error.
     ok = not errors and worst <= idle_timeout + 3
     print(f"{stalled} stalled uploads: {len(latencies)} normal requests answered meanwhile, worst "
           f"{worst:.2f} s, errors {len(errors)} -> {'OK' if ok else 'FAILED'}")
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--requests", type=int, default=10_000)
-    parser.add_argument("--stalled", type=int, default=12, help="more than workers x threads (2 x 4)")
+    parser.add_argument("--stalled", type=int, default=12, help="stalled uploads held open at once (the server has 2 workers x 16 threads)")
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
