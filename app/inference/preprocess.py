@@ -27,8 +27,8 @@ INPUT_SIZE = 224
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo
 
 # The JPEG decoder can shrink by 2, 4 or 8 while decoding (much faster for
-# big photos); we only use a factor that still leaves twice the model's
-# resolution, so the final INTER_AREA resize sees enough detail.
+# big photos: it skips most of the inverse DCT); we use the largest factor that
+# still leaves at least the model's resolution, and INTER_AREA does the rest.
 _JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
                  (2, cv2.IMREAD_REDUCED_COLOR_2))
 
@@ -166,7 +166,7 @@ def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None) -> np.ndarray
     flag = cv2.IMREAD_COLOR
     if size is not None:
         for factor, reduced_flag in _JPEG_REDUCED:
-            if min(size) // factor >= 2 * INPUT_SIZE:
+            if min(size) // factor >= INPUT_SIZE:
                 flag = reduced_flag
                 break
     bgr = cv2.imdecode(buffer, flag)
