@@ -303,6 +303,15 @@ def write_markdown(results: dict, path: Path) -> None:
               f"{results['cold_start']['median_s']} s (runs: {results['cold_start']['all_s']}).",
               f"- Resident memory per worker: idle {memory['idle_mb']} MB; after {memory['requests']} requests "
               f"({memory['failed']} failed) {memory['after_mb']} MB.", ""]
+    twelve = next((r for r in results["baseline"] if r["photo"] == "12 MP JPEG"), None)
+    decode = next((r["p50_ms"] for r in results["preprocess"] if r["photo"] == "12 MP JPEG"), None)
+    if twelve and decode and twelve["speedup"] < TARGETS["speedup_vs_tf"]:
+        results.setdefault("notes", []).append(
+            f"The 12 MP speed-up (x{twelve['speedup']}) misses x{TARGETS['speedup_vs_tf']:g}: decoding the "
+            f"{next(r['bytes'] for r in results['preprocess'] if r['photo'] == '12 MP JPEG'):,}-byte JPEG takes "
+            f"{decode} ms of our {twelve['ours_ms']} ms even with the decoder's 1/8 scaling, because Huffman "
+            "decoding of every coefficient cannot be skipped. Where decoding is cheap (500x375) the "
+            "speed-up is the 500x375 row's.")
     if results.get("notes"):
         lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
     path.write_text("\n".join(lines))
