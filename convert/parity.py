@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,6 @@ from app.inference.preprocess import preprocess
 
 def parity_images(run_dir: Path, count: int) -> np.ndarray:
     """The first `count` photos of the run's test split, through the serving preprocessing."""
-    import json
-
     paths = list(np.load(Path(run_dir) / "predictions-test.npz")["paths"][:count])
     size = json.loads((Path(run_dir) / "contract.json").read_text())["input"]["size"]
     return np.stack([preprocess(Path(p).read_bytes(), size) for p in paths])

@@ -81,6 +81,13 @@ def encode(rgb: np.ndarray, ext: str, params: list[int] | None = None) -> bytes:
     return buffer.tobytes()
 
 
+def upload(name: str, content: bytes) -> io.BytesIO:
+    """A file for Django's test client, with the name it is sent under."""
+    f = io.BytesIO(content)
+    f.name = name
+    return f
+
+
 def pil_bytes(image, fmt: str, **options) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)

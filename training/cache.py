@@ -37,6 +37,10 @@ class CachedData:
         rows = np.flatnonzero(self.splits == split)
         return self.images[rows], self.labels[rows]
 
+    def labels_of(self, split: str) -> np.ndarray:
+        """Labels only: unlike subset(), reads no pixels from the memory map."""
+        return self.labels[self.splits == split]
+
     def paths_of(self, split: str) -> list[str]:
         return [self.paths[i] for i in np.flatnonzero(self.splits == split)]
 

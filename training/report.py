@@ -76,6 +76,12 @@ def check_targets(test: dict, onnx_mb: float | None) -> list[dict]:
 
 # --- figures -------------------------------------------------------------------
 
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_confusion(matrix: np.ndarray, names: list[str], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(4, 3.6))
     ax.imshow(matrix, cmap="Blues")
@@ -86,9 +92,7 @@ def plot_confusion(matrix: np.ndarray, names: list[str], path: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("Confusion matrix (test)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_roc(probabilities: np.ndarray, labels: np.ndarray, names: list[str], path: Path) -> dict:
@@ -104,9 +108,7 @@ def plot_roc(probabilities: np.ndarray, labels: np.ndarray, names: list[str], pa
     ax.set_ylabel("true positive rate")
     ax.set_title("ROC, one class against the rest")
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return areas
 
 
@@ -121,9 +123,7 @@ def plot_reliability(probabilities: np.ndarray, labels: np.ndarray, path: Path) 
     ax.set_ylabel("accuracy")
     ax.set_title("Reliability (test)")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return table["ece"]
 
 
@@ -150,9 +150,7 @@ def plot_learning_curves(run_dir: Path, path: Path) -> bool:
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 

@@ -93,7 +93,7 @@ def load_data(config: TrainConfig) -> CachedData:
         examples = _limit_per_class(examples, config.limit_per_class)
     data = build_cache(examples, Path(config.cache_dir), config.input_size, workers=config.workers)
     for split in ("train", "val", "test"):
-        counts = np.bincount(data.subset(split)[1], minlength=len(CLASS_NAMES))
+        counts = np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES))
         log.info("%s: %s", split, dict(zip(CLASS_NAMES, counts.tolist())))
     if data.skipped:
         log.info("skipped %d unreadable files, e.g. %s", len(data.skipped), data.skipped[:3])
@@ -255,14 +255,14 @@ def evaluate(classifier: keras.Model, data: CachedData, temperature: float, run_
     np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
              paths=np.array(data.paths_of("test")))
     return {
-        "val": metrics.summarise(metrics.softmax(val_logits, temperature), data.subset("val")[1], CLASS_NAMES),
+        "val": metrics.summarise(metrics.softmax(val_logits, temperature), data.labels_of("val"), CLASS_NAMES),
         "test": metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
     }
 
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,
                   timings: dict) -> dict:
-    counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.subset(split)[1], minlength=3).tolist()))
+    counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=3).tolist()))
               for split in ("train", "val", "test")}
     now = datetime.now(timezone.utc)
     return {

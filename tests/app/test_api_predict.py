@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from django.test import override_settings
 
-from tests.conftest import CAT_PHOTOS, DOG_PHOTOS, OTHER_PHOTOS, encode, photo
+from tests.conftest import CAT_PHOTOS, DOG_PHOTOS, OTHER_PHOTOS, encode, photo, upload
 
 URL = "/api/v1/predict"
-
-
-def upload(name: str, content: bytes) -> io.BytesIO:
-    f = io.BytesIO(content)
-    f.name = name
-    return f
 
 
 def post(client, *files, url=URL):

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 from django.test import Client
 
-from tests.conftest import photo
-
-
-def upload(name: str, content: bytes) -> io.BytesIO:
-    f = io.BytesIO(content)
-    f.name = name
-    return f
+from tests.conftest import photo, upload
 
 
 def test_the_page_offers_a_multipart_form(client):
