@@ -238,7 +238,9 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
     lines += ["", "## Compared with the original design", "", *comparison_rows(runs), "",
               "`simple-cnn` is the original project's design (convolution and max-pooling blocks, a dense "
               "layer, dropout, trained from scratch with rotation / zoom / flip augmentation); the "
-              "original reached 81% validation accuracy on cats vs dogs.", "",
+              "original reached 81% validation accuracy on cats vs dogs. Rows marked \"earlier run\" were "
+              "measured the same way on the same test split by runs whose directories are gone; "
+              "`earlier-runs.json` beside this card keeps their figures and the commands that made them.", "",
               "## Figures", "",
               "![confusion matrix](report/confusion.png) ![ROC](report/roc.png) "
               "![reliability](report/reliability.png)", ""]
@@ -275,11 +277,21 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
     return "\n".join(lines) + "\n"
 
 
+def earlier_runs(path: Path) -> dict[str, dict]:
+    """Runs measured by this same report in earlier sessions, shaped like a contract for the table."""
+    if not path.exists():
+        return {}
+    return {f"{label} (earlier run)": {"metrics": {"test": run["test"]}}
+            for label, run in json.loads(path.read_text()).items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run_dir", default="var/runs/lite0")
     parser.add_argument("--baseline_dir", nargs="*", default=["var/runs/simple-cnn"],
                         help="other runs to list in the comparison table")
+    parser.add_argument("--earlier", default="app/model/earlier-runs.json",
+                        help="test figures of runs whose directories are gone, kept for the comparison table")
     parser.add_argument("--output", default="app/model")
     parser.add_argument("--onnx", default="app/model/catsdogs.onnx")
     args = parser.parse_args(argv)
@@ -308,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         if (Path(extra) / "contract.json").exists():
             other = json.loads((Path(extra) / "contract.json").read_text())
             runs[f"{other['architecture']} ({Path(extra).name})"] = other
+    runs.update(earlier_runs(Path(args.earlier)))
     (output / "MODEL_CARD.md").write_text(model_card(contract, targets, runs, aucs, errors, has_curves))
     (output / "metrics.json").write_text(json.dumps(
         {"model": contract["name"], "version": contract["version"], "evaluated": evaluated,
