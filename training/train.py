@@ -262,7 +262,7 @@ def evaluate(classifier: keras.Model, data: CachedData, temperature: float, run_
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,
                   timings: dict) -> dict:
-    counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=3).tolist()))
+    counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES)).tolist()))
               for split in ("train", "val", "test")}
     now = datetime.now(timezone.utc)
     return {
