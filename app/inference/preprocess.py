@@ -132,8 +132,12 @@ def png_is_complete(data: bytes) -> bool:
     return False
 
 
-def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Encoded bytes -> RGB uint8 (H, W, 3). Raises ImageError for anything else."""
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: int = INPUT_SIZE) -> np.ndarray:
+    """Encoded bytes -> RGB uint8 (H, W, 3). Raises ImageError for anything else.
+
+    A big JPEG may come back smaller than it is, but never below `at_least`
+    pixels on its short side (the model's input size).
+    """
     if not data:
         raise ImageError("empty_file", "The file is empty.")
     fmt = sniff_format(data)
@@ -153,7 +157,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise ImageError("corrupt_image", "The PNG file is damaged or truncated and cannot be decoded.")
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
-        image = _decode_jpeg(buffer, size) if fmt == "jpeg" else _decode_other(buffer)
+        image = _decode_jpeg(buffer, size, at_least) if fmt == "jpeg" else _decode_other(buffer)
     except cv2.error:
         image = None
     if image is None or image.size == 0:
@@ -161,12 +165,12 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     return image
 
 
-def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None) -> np.ndarray | None:
+def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None, at_least: int) -> np.ndarray | None:
     # IMREAD_COLOR applies the EXIF orientation and converts CMYK and grayscale.
     flag = cv2.IMREAD_COLOR
     if size is not None:
         for factor, reduced_flag in _JPEG_REDUCED:
-            if min(size) // factor >= INPUT_SIZE:
+            if min(size) // factor >= at_least:
                 flag = reduced_flag
                 break
     bgr = cv2.imdecode(buffer, flag)
@@ -220,4 +224,4 @@ def resize_for_model(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
 
 def preprocess(data: bytes, size: int = INPUT_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Encoded image bytes -> the model's input: RGB uint8 (size, size, 3)."""
-    return resize_for_model(decode_image(data, max_pixels=max_pixels), size)
+    return resize_for_model(decode_image(data, max_pixels=max_pixels, at_least=size), size)

@@ -86,6 +86,14 @@ def test_big_jpegs_are_decoded_reduced_but_match_a_full_decode():
     assert mean_abs_difference(preprocess(data), resize_for_model(big)) < 3.0
 
 
+@pytest.mark.parametrize("model_size,short_side", [(224, 250), (260, 500), (600, 1000)])
+def test_reduced_decoding_never_goes_below_the_model_input(model_size, short_side):
+    # 2000x2000: shrinking by 8 gives 250 px, enough for 224 but not for 260
+    data = encode(np.full((2000, 2000, 3), 90, np.uint8), ".jpg")
+    assert decode_image(data, at_least=model_size).shape[:2] == (short_side, short_side)
+    assert preprocess(data, size=model_size).shape == (model_size, model_size, 3)
+
+
 @pytest.mark.parametrize("content,code", [
     (b"", "empty_file"),
     (b"hello, this is text", "unsupported_format"),
