@@ -30,9 +30,11 @@ class TrainConfig:
     model: str = "efficientnet-lite0"  # efficientnet-lite0 | efficientnet-lite2 | simple-cnn
     pretrained: bool = True  # start from ImageNet weights (EfficientNet-Lite only)
     dropout: float = 0.3  # before the classification head
+    mirror_average: bool = False  # the served model averages each photo with its mirror image (2x compute)
     # stage 1: linear head on frozen backbone features (original + mirrored photo)
     head_epochs: int = 30
     head_learning_rate: float = 1e-3
+    head_mirrored: bool = True  # also train the head on features of the mirrored photos
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 2  # 0 skips fine-tuning
     finetune_from_block: int = 8  # blocks below stay frozen (CPU time); BatchNorm stays frozen

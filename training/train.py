@@ -33,11 +33,13 @@ import tensorflow as tf  # noqa: E402
 
 from training import metrics  # noqa: E402
 from training.augment import make_augmenter  # noqa: E402
+from training.bulk_predict import BulkPredictor  # noqa: E402
 from training.cache import CachedData, build_cache  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
-from training.models.classifier import HEAD_LAYER, make_classifier, make_export_model, make_pooled_head  # noqa: E402
+from training.models.classifier import (HEAD_LAYER, make_classifier, make_export_model,  # noqa: E402
+                                       make_logits_and_map, make_pooled_head)
 from training.torch_weights import load_state_dict  # noqa: E402
 
 log = logging.getLogger("training")
@@ -66,14 +68,15 @@ def main(argv: list[str] | None = None) -> dict:
         fit_on_augmented_batches(classifier, data, config, run_dir)
 
     with _stage("calibrate", timings):
+        scorer = make_logits_and_map(classifier, config.mirror_average)  # what the app will run
         val_images, val_labels = data.subset("val")
-        val_logits = predict_logits(classifier, val_images)
+        val_logits = predict_logits(scorer, val_images, config)
         temperature = metrics.fit_temperature(val_logits, val_labels)
         log.info("temperature %.3f", temperature)
     with _stage("evaluate", timings):
-        results = evaluate(classifier, data, temperature, run_dir, val_logits)
+        results = evaluate(scorer, data, temperature, run_dir, val_logits, config)
 
-    export = make_export_model(classifier, temperature)
+    export = make_export_model(classifier, temperature, config.mirror_average)
     export.save(run_dir / "model.keras")
     contract = make_contract(config, data, temperature, results, timings)
     (run_dir / "contract.json").write_text(json.dumps(contract, indent=2))
@@ -123,11 +126,9 @@ def build_classifier(config: TrainConfig) -> keras.Model:
     return make_classifier(backbone, len(CLASS_NAMES), config.dropout)
 
 
-def predict_logits(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Run a model over a (memory-mapped) uint8 array in batches."""
-    out = [np.asarray(model.predict_on_batch(images[s:s + batch_size].astype(np.float32)))
-           for s in range(0, len(images), batch_size)]
-    return np.concatenate(out)
+def predict_logits(model: keras.Model, images: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """A model's first output over a (memory-mapped) uint8 array, through onnxruntime (faster)."""
+    return BulkPredictor(model, threads=config.workers).predict(images)
 
 
 # --- stage 1: linear head on frozen, pooled backbone features ------------------
@@ -139,7 +140,7 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, r
         log.info("head: reusing %s", weights_path)
         head.load_weights(weights_path)
     else:
-        features = pooled_features(classifier, data, run_dir)
+        features = pooled_features(classifier, data, config, run_dir)
         head.compile(keras.optimizers.Adam(config.head_learning_rate),
                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
         head.fit(features["train_x"], features["train_y"], batch_size=256, epochs=config.head_epochs,
@@ -150,21 +151,34 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, r
     classifier.get_layer(HEAD_LAYER).set_weights(head.get_layer(HEAD_LAYER).get_weights())
 
 
-def pooled_features(classifier: keras.Model, data: CachedData, run_dir: Path) -> dict[str, np.ndarray]:
-    """Globally pooled backbone features of train and val, computed once per run."""
-    path = run_dir / "features.npz"
-    if path.exists():
-        return dict(np.load(path))
+def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig,
+                    run_dir: Path) -> dict[str, np.ndarray]:
+    """Globally pooled backbone features of train (and its mirror image) and val.
+
+    Each array is saved as soon as it is computed, so an interrupted run
+    resumes with the arrays it has.
+    """
+    folder = run_dir / "features"
+    folder.mkdir(exist_ok=True)
     pooled = keras.Model(classifier.input,
                          keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
+    predictor = None
+    wanted = [("train", False), ("val", False)] + ([("train", True)] if config.head_mirrored else [])
     features = {}
-    for split in ("train", "val"):
-        images, labels = data.subset(split)
-        start = time.time()
-        features[f"{split}_x"] = predict_logits(pooled, images)
-        features[f"{split}_y"] = labels
-        log.info("features %s: %d images in %.0f s", split, len(images), time.time() - start)
-    np.savez(path, **features)
+    for split, mirrored in wanted:
+        name = f"{split}_mirrored" if mirrored else split
+        path = folder / f"{name}.npy"
+        if not path.exists():
+            predictor = predictor or BulkPredictor(pooled, threads=config.workers)
+            images, _ = data.subset(split)
+            start = time.time()
+            np.save(path, predictor.predict(images, mirrored=mirrored))
+            log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
+        features[f"{name}_x"] = np.load(path)
+        features[f"{name}_y"] = data.labels_of(split)
+    if config.head_mirrored:  # a mirrored photo is as much a cat or a dog: twice the examples
+        features["train_x"] = np.concatenate([features["train_x"], features.pop("train_mirrored_x")])
+        features["train_y"] = np.concatenate([features["train_y"], features.pop("train_mirrored_y")])
     return features
 
 
@@ -247,11 +261,11 @@ class _TimeBudget(keras.callbacks.Callback):
 
 # --- evaluation and the model's contract ---------------------------------------
 
-def evaluate(classifier: keras.Model, data: CachedData, temperature: float, run_dir: Path,
-             val_logits: np.ndarray) -> dict:
+def evaluate(scorer: keras.Model, data: CachedData, temperature: float, run_dir: Path,
+             val_logits: np.ndarray, config: TrainConfig) -> dict:
     """Calibrated figures on validation (already predicted) and on the test split, read only here."""
     test_images, test_labels = data.subset("test")
-    test_probabilities = metrics.softmax(predict_logits(classifier, test_images), temperature)
+    test_probabilities = metrics.softmax(predict_logits(scorer, test_images, config), temperature)
     np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
              paths=np.array(data.paths_of("test")))
     return {
@@ -274,6 +288,7 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
         "input": {"name": "image", "size": config.input_size, "layout": "NHWC", "dtype": "float32",
                   "range": "0..255 RGB"},
         "preprocessing": PREPROCESSING.format(size=config.input_size),
+        "mirror_average": config.mirror_average,
         "temperature": temperature,
         "training_data": {"pets": config.pets, "others": config.others, "counts": counts,
                           "skipped_files": len(data.skipped),

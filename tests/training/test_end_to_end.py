@@ -18,14 +18,14 @@ from tests.conftest import OTHERS, PETS
 pytestmark = pytest.mark.slow
 
 
-def tiny_run(tmp_path, model: str) -> dict:
+def tiny_run(tmp_path, model: str, *options: str) -> dict:
     from training.train import main
 
     return main([
         f"--model={model}", "--limit_per_class=16", "--input_size=64", "--head_epochs=2",
         "--finetune_epochs=1", "--scratch_epochs=1", "--steps_per_epoch=2", "--batch_size=8",
         f"--pets={PETS}", f"--others={OTHERS}",
-        f"--run_dir={tmp_path / 'run'}", f"--cache_dir={tmp_path / 'cache'}",
+        f"--run_dir={tmp_path / 'run'}", f"--cache_dir={tmp_path / 'cache'}", *options,
     ])
 
 
@@ -90,6 +90,20 @@ def test_resuming_reuses_finished_stages(lite0_run):
     second = tiny_run(tmp_path, "efficientnet-lite0")
     assert second["stage_seconds"]["head"] < first["stage_seconds"]["head"] + 1
     assert (tmp_path / "run" / "head.weights.h5").exists()
+
+
+def test_a_mirror_averaging_model_converts_and_answers_the_same_for_a_mirrored_photo(tmp_path):
+    from convert.to_onnx import main as convert_main
+
+    contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--mirror_average=true")
+    assert contract["mirror_average"] is True
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'mirror.onnx'}"]) == 0
+    assert json.loads((tmp_path / "run" / "parity.json").read_text())["max_probability_difference"] < 1e-4
+    served = Classifier(tmp_path / "mirror.onnx")
+    image = preprocess((PETS / "dog.3.jpg").read_bytes(), size=64)
+    photo, mirrored = served.predict(np.stack([image, image[:, ::-1]]))
+    assert mirrored.scores == pytest.approx(photo.scores, abs=1e-5)
+    np.testing.assert_allclose(mirrored.class_map, photo.class_map[:, ::-1], atol=1e-4)
 
 
 def test_the_simple_cnn_baseline_trains_and_converts(tmp_path):

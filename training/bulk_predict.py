@@ -1,0 +1,43 @@
+"""Run a Keras model over thousands of cached images, through onnxruntime.
+
+Training stays in Keras; only bulk inference (frozen features, validation
+and test logits) goes through here. On this 2-core CPU, Keras `predict`
+runs EfficientNet-Lite2 at 260 px at 12 images/s and the same graph
+converted by tf2onnx at 34 images/s (outputs agree to 6e-6), and the
+conversion takes about 10 s, so it pays for itself after a few hundred
+images.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+
+OPSET = 17  # the same opset as the shipped model (convert/to_onnx.py)
+
+
+class BulkPredictor:
+    """A frozen copy of a Keras model's current weights, as an onnxruntime session."""
+
+    def __init__(self, model: keras.Model, threads: int = 2):
+        size = model.input_shape[1:]
+        signature = (tf.TensorSpec((None, *size), tf.float32, name="images"),)
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(proto.SerializeToString(), options,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def predict(self, images: np.ndarray, batch_size: int = 32, mirrored: bool = False) -> np.ndarray:
+        """uint8 (N, h, w, 3), possibly memory-mapped -> the model's first output, (N, ...)."""
+        outputs = []
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size]
+            if mirrored:
+                batch = batch[:, :, ::-1]
+            outputs.append(self.session.run(None, {self.input_name: batch.astype(np.float32)})[0])
+        return np.concatenate(outputs)
