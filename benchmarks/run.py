@@ -79,7 +79,7 @@ def bench_model(models: dict[str, Path], runs: int) -> list[dict]:
     rows = []
     for kind, path in models.items():
         for threads in (1, 2):
-            classifier = Classifier(path, threads=threads)
+            classifier = Classifier(Path(path), threads=threads)
             for batch in (1, 8, 32):
                 images = np.zeros((batch, classifier.input_size, classifier.input_size, 3), np.uint8)
                 ms = median_ms(lambda: classifier.predict(images), max(5, runs // batch))
@@ -320,8 +320,11 @@ def write_markdown(results: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=str(ROOT / "app" / "model" / "catsdogs.onnx"))
-    parser.add_argument("--fp32", default=str(ROOT / "var" / "runs" / "lite0" / "model.fp32.onnx"))
-    parser.add_argument("--keras", default=str(ROOT / "var" / "runs" / "lite0" / "model.keras"))
+    parser.add_argument("--run_dir", default=str(ROOT / "var" / "runs" / "lite2"),
+                        help="the shipped model's training run: its model.keras (TensorFlow baseline) and the "
+                             "float32 / int8 ONNX files left by convert.quantize, for comparison")
+    parser.add_argument("--also", nargs="*", default=[], metavar="NAME=PATH",
+                        help="more ONNX models for the model-only table (e.g. an earlier shipped model)")
     parser.add_argument("--quick", action="store_true", help="fewer runs and requests (a smoke test)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
@@ -333,9 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     photos = make_photos(folder)
     shipped = Classifier(Path(args.model), threads=1)
     shipped_kind = "int8" if shipped.contract.get("onnx", {}).get("quantization") else "fp32"
+    run_dir = Path(args.run_dir)
+    other_kind, other_file = ("fp32", "model.fp32.onnx") if shipped_kind == "int8" else ("int8", "model.int8.onnx")
     models = {shipped_kind: Path(args.model)}
-    if shipped_kind == "int8" and Path(args.fp32).exists():
-        models["fp32"] = Path(args.fp32)
+    if (run_dir / other_file).exists():
+        models[other_kind] = run_dir / other_file
+    models.update(dict(entry.split("=", 1) for entry in args.also))
+    keras_path = run_dir / "model.keras"
 
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
@@ -346,10 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     results["cold_start"] = bench_cold_start(photos["500x375 JPEG"], tries=2 if args.quick else 3)
     results["memory"] = bench_memory(photos["500x375 JPEG"], folder, 500 if args.quick else 5000)
     results["baseline"] = []
-    if Path(args.keras).exists():
-        results["baseline"] = bench_tensorflow_baseline(Path(args.keras), photos, Classifier(Path(args.model), 1), runs)
+    if keras_path.exists():
+        results["baseline"] = bench_tensorflow_baseline(keras_path, photos, Classifier(Path(args.model), 1), runs)
     else:
-        results["notes"].append(f"No Keras model at {args.keras}: the TensorFlow baseline was not run.")
+        results["notes"].append(f"No Keras model at {keras_path}: the TensorFlow baseline was not run.")
 
     (ROOT / "benchmarks").mkdir(exist_ok=True)
     json_path = Path(args.output).with_name("results.json") if args.output != str(ROOT / "BENCHMARKS.md") \

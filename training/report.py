@@ -202,7 +202,7 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
     lines = [
         f"# Model card: {contract['name']} (version {contract['version']})",
         "",
-        f"A {contract['architecture']} convolutional network that says whether a photo shows a **cat**, a "
+        f"A convolutional network ({contract['architecture']}) that says whether a photo shows a **cat**, a "
         "**dog**, or **neither** (\"other\"), with a calibrated confidence and a class activation map.",
         "",
         f"- Created {contract['created']} by `python -m training.train` "
@@ -224,8 +224,12 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
         "|---|---|---|---|",
     ]
     for row in targets:
-        value = f"{row['value']:.2f}" if "MB" in row["target"] else _pct(row["value"])
-        lines.append(f"| {row['target']} | {value} | {row['goal']} | {'yes' if row['met'] else '**no**'} |")
+        if "MB" in row["target"]:
+            value, goal = f"{row['value']:.2f}", row["goal"]
+        else:
+            op, threshold = row["goal"].split()
+            value, goal = _pct(row["value"]), f"{op} {_pct(float(threshold))}"
+        lines.append(f"| {row['target']} | {value} | {goal} | {'yes' if row['met'] else '**no**'} |")
     lines += ["", "Per class:", "", "| class | precision | recall | ROC AUC | test photos |", "|---|---|---|---|---|"]
     for name in names:
         c = test["per_class"][name]
@@ -241,6 +245,7 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
               "original reached 81% validation accuracy on cats vs dogs. Rows marked \"earlier run\" were "
               "measured the same way on the same test split by runs whose directories are gone; "
               "`earlier-runs.json` beside this card keeps their figures and the commands that made them.", "",
+              *[f"- {label}: {run['note']}" for label, run in runs.items() if run.get("note")], "",
               "## Figures", "",
               "![confusion matrix](report/confusion.png) ![ROC](report/roc.png) "
               "![reliability](report/reliability.png)", ""]
@@ -281,7 +286,7 @@ def earlier_runs(path: Path) -> dict[str, dict]:
     """Runs measured by this same report in earlier sessions, shaped like a contract for the table."""
     if not path.exists():
         return {}
-    return {f"{label} (earlier run)": {"metrics": {"test": run["test"]}}
+    return {f"{label} (earlier run)": {"metrics": {"test": run["test"]}, "note": run.get("note")}
             for label, run in json.loads(path.read_text()).items()}
 
 

@@ -123,7 +123,8 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, tmp_path):
     run_dir, _ = lite0_run
     earlier = tmp_path / "earlier-runs.json"
     earlier.write_text(json.dumps({"old recipe": {"command": "python -m training.train", "test": {
-        "cat_vs_dog_accuracy": 0.5, "other_recall": 0.25, "pets_called_other": 0.125, "accuracy": 0.5, "ece": 0.0625}}}))
+        "cat_vs_dog_accuracy": 0.5, "other_recall": 0.25, "pets_called_other": 0.125, "accuracy": 0.5, "ece": 0.0625},
+        "note": "not shipped: worse on validation"}}))
     assert report_main([f"--run_dir={run_dir / 'run'}", f"--output={tmp_path}", "--baseline_dir",
                         f"--onnx={run_dir / 'model.onnx'}", f"--earlier={earlier}"]) == 0
     for figure in ("confusion.png", "roc.png", "reliability.png", "learning-curves.png"):
@@ -132,5 +133,7 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, tmp_path):
     assert "| cat-vs-dog accuracy (test) |" in card and "Confusion matrix" in card
     assert "classified by model.onnx (float32) from the image files" in card
     assert "| old recipe (earlier run) | 50.00% | 25.00% | 12.50% | 50.00% | 6.25% |" in card
+    assert "- old recipe (earlier run): not shipped: worse on validation" in card
+    assert "| cat-vs-dog accuracy (test) |" in card and "| >= 99.30% |" in card
     targets = json.loads((tmp_path / "metrics.json").read_text())["targets"]
     assert [t["target"] for t in targets][:2] == ["cat-vs-dog accuracy (test)", "'other' recall (test)"]
