@@ -4,7 +4,8 @@
          -> fine-tuning on augmented batches -> temperature calibration
          -> test-split evaluation -> export model + its contract
 
-    python -m training.train                          # EfficientNet-Lite0, the shipped recipe
+    python -m training.train                          # the shipped recipe: Lite2 at 260 px, head only
+    python -m training.train --model=efficientnet-lite0 --input_size=224 --finetune_epochs=2 --finetune_from_block=8
     python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn
 
 Everything lands in --run_dir: train.log, history.csv (learning curves),

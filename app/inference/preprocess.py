@@ -23,7 +23,7 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # a bad upload is our 4xx, not a log warning
 import cv2  # noqa: E402
 
-INPUT_SIZE = 224
+INPUT_SIZE = 260  # the shipped model's; the app always uses the size its model file states
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo
 
 # The JPEG decoder can shrink by 2, 4 or 8 while decoding (much faster for
