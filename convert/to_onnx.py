@@ -32,12 +32,17 @@ OPSET = 17  # pinned: supported by onnxruntime >= 1.14 and by tf2onnx 1.17
 PARITY_TOLERANCE = 1e-4
 
 
+def keras_to_onnx(model: keras.Model) -> onnx.ModelProto:
+    """The tf2onnx conversion, at the pinned opset, with a batch dimension of any size."""
+    signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+    return proto
+
+
 def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
     model = keras.models.load_model(Path(run_dir) / "model.keras")
     contract = json.loads((Path(run_dir) / "contract.json").read_text())
-    size = contract["input"]["size"]
-    signature = (tf.TensorSpec((None, size, size, 3), tf.float32, name=INPUT_NAME),)
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+    proto = keras_to_onnx(model)
     _name_outputs(proto, [PROBABILITIES, CLASS_MAP])
     contract["onnx"] = {"opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}",
                         "outputs": {PROBABILITIES: "(N, classes) calibrated probabilities",

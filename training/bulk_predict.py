@@ -13,19 +13,15 @@ from __future__ import annotations
 import keras
 import numpy as np
 import onnxruntime as ort
-import tensorflow as tf
-import tf2onnx
 
-OPSET = 17  # the same opset as the shipped model (convert/to_onnx.py)
+from convert.to_onnx import keras_to_onnx
 
 
 class BulkPredictor:
     """A frozen copy of a Keras model's current weights, as an onnxruntime session."""
 
     def __init__(self, model: keras.Model, threads: int = 2):
-        size = model.input_shape[1:]
-        signature = (tf.TensorSpec((None, *size), tf.float32, name="images"),)
-        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
+        proto = keras_to_onnx(model)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(proto.SerializeToString(), options,

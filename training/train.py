@@ -69,13 +69,14 @@ def main(argv: list[str] | None = None) -> dict:
         fit_on_augmented_batches(classifier, data, config, run_dir)
 
     with _stage("calibrate", timings):
-        scorer = make_logits_and_map(classifier, config.mirror_average)  # what the app will run
+        # what the app will run, converted once for validation and test
+        scorer = BulkPredictor(make_logits_and_map(classifier, config.mirror_average), threads=config.workers)
         val_images, val_labels = data.subset("val")
-        val_logits = predict_logits(scorer, val_images, config)
+        val_logits = scorer.predict(val_images)
         temperature = metrics.fit_temperature(val_logits, val_labels)
         log.info("temperature %.3f", temperature)
     with _stage("evaluate", timings):
-        results = evaluate(scorer, data, temperature, run_dir, val_logits, config)
+        results = evaluate(scorer, data, temperature, run_dir, val_logits)
 
     export = make_export_model(classifier, temperature, config.mirror_average)
     export.save(run_dir / "model.keras")
@@ -127,11 +128,6 @@ def build_classifier(config: TrainConfig) -> keras.Model:
     return make_classifier(backbone, len(CLASS_NAMES), config.dropout)
 
 
-def predict_logits(model: keras.Model, images: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """A model's first output over a (memory-mapped) uint8 array, through onnxruntime (faster)."""
-    return BulkPredictor(model, threads=config.workers).predict(images)
-
-
 # --- stage 1: linear head on frozen, pooled backbone features ------------------
 
 def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, run_dir: Path) -> None:
@@ -164,19 +160,20 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
     pooled = keras.Model(classifier.input,
                          keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
     predictor = None
-    wanted = [("train", False), ("val", False)] + ([("train", True)] if config.head_mirrored else [])
     features = {}
-    for split, mirrored in wanted:
-        name = f"{split}_mirrored" if mirrored else split
-        path = folder / f"{name}.npy"
-        if not path.exists():
-            predictor = predictor or BulkPredictor(pooled, threads=config.workers)
-            images, _ = data.subset(split)
-            start = time.time()
-            np.save(path, predictor.predict(images, mirrored=mirrored))
-            log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
-        features[f"{name}_x"] = np.load(path)
-        features[f"{name}_y"] = data.labels_of(split)
+    for split in ("train", "val"):
+        images = None  # a split's pixels are copied out of the memory map once, and only if needed
+        for mirrored in (False, True) if split == "train" and config.head_mirrored else (False,):
+            name = f"{split}_mirrored" if mirrored else split
+            path = folder / f"{name}.npy"
+            if not path.exists():
+                predictor = predictor or BulkPredictor(pooled, threads=config.workers)
+                images = images if images is not None else data.subset(split)[0]
+                start = time.time()
+                np.save(path, predictor.predict(images, mirrored=mirrored))
+                log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
+            features[f"{name}_x"] = np.load(path)
+            features[f"{name}_y"] = data.labels_of(split)
     if config.head_mirrored:  # a mirrored photo is as much a cat or a dog: twice the examples
         features["train_x"] = np.concatenate([features["train_x"], features.pop("train_mirrored_x")])
         features["train_y"] = np.concatenate([features["train_y"], features.pop("train_mirrored_y")])
@@ -262,11 +259,11 @@ class _TimeBudget(keras.callbacks.Callback):
 
 # --- evaluation and the model's contract ---------------------------------------
 
-def evaluate(scorer: keras.Model, data: CachedData, temperature: float, run_dir: Path,
-             val_logits: np.ndarray, config: TrainConfig) -> dict:
+def evaluate(scorer: BulkPredictor, data: CachedData, temperature: float, run_dir: Path,
+             val_logits: np.ndarray) -> dict:
     """Calibrated figures on validation (already predicted) and on the test split, read only here."""
     test_images, test_labels = data.subset("test")
-    test_probabilities = metrics.softmax(predict_logits(scorer, test_images, config), temperature)
+    test_probabilities = metrics.softmax(scorer.predict(test_images), temperature)
     np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
              paths=np.array(data.paths_of("test")))
     return {
