@@ -63,15 +63,17 @@ def evaluate_onnx(onnx_path: Path, predictions: dict) -> tuple[dict, str]:
 
 
 def check_targets(test: dict, onnx_mb: float | None) -> list[dict]:
-    rows = []
-    for name, key, op, threshold in TARGETS:
-        value = test[key]
-        met = value >= threshold if op == ">=" else value <= threshold
-        rows.append({"target": name, "value": value, "goal": f"{op} {threshold:g}", "met": bool(met)})
+    """One row per target: the measured value, the goal (as text and as numbers) and whether it is met."""
+    rows = [_target_row(name, test[key], op, threshold, "fraction") for name, key, op, threshold in TARGETS]
     if onnx_mb is not None:
-        rows.append({"target": "ONNX file size (MB)", "value": onnx_mb, "goal": f"<= {MAX_ONNX_MB:g}",
-                     "met": onnx_mb <= MAX_ONNX_MB})
+        rows.append(_target_row("ONNX file size (MB)", onnx_mb, "<=", MAX_ONNX_MB, "MB"))
     return rows
+
+
+def _target_row(name: str, value: float, op: str, threshold: float, unit: str) -> dict:
+    met = value >= threshold if op == ">=" else value <= threshold
+    return {"target": name, "value": value, "goal": f"{op} {threshold:g}", "op": op, "threshold": threshold,
+            "unit": unit, "met": bool(met)}
 
 
 # --- figures -------------------------------------------------------------------
@@ -183,6 +185,15 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
 
+def target_rows(targets: list[dict]) -> list[str]:
+    lines = ["| target | measured | goal | met |", "|---|---|---|---|"]
+    for row in targets:
+        show = _pct if row["unit"] == "fraction" else (lambda x: f"{x:.2f}")
+        value, goal = show(row["value"]), f"{row['op']} {show(row['threshold'])}"
+        lines.append(f"| {row['target']} | {value} | {goal} | {'yes' if row['met'] else '**no**'} |")
+    return lines
+
+
 def comparison_rows(runs: dict[str, dict]) -> list[str]:
     lines = ["| model | cat-vs-dog accuracy | 'other' recall | pets called 'other' | accuracy (3 classes) | ECE |",
              "|---|---|---|---|---|---|"]
@@ -220,16 +231,8 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
         f"({counts['test']}), classified by {contract['evaluated']} from the image files, through the "
         "same preprocessing as the app.",
         "",
-        "| target | measured | goal | met |",
-        "|---|---|---|---|",
+        *target_rows(targets),
     ]
-    for row in targets:
-        if "MB" in row["target"]:
-            value, goal = f"{row['value']:.2f}", row["goal"]
-        else:
-            op, threshold = row["goal"].split()
-            value, goal = _pct(row["value"]), f"{op} {_pct(float(threshold))}"
-        lines.append(f"| {row['target']} | {value} | {goal} | {'yes' if row['met'] else '**no**'} |")
     lines += ["", "Per class:", "", "| class | precision | recall | ROC AUC | test photos |", "|---|---|---|---|---|"]
     for name in names:
         c = test["per_class"][name]

@@ -7,6 +7,7 @@ conversion and serving agree on one contract.
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -35,6 +36,17 @@ def lite0_run(tmp_path_factory):
     return tmp_path, tiny_run(tmp_path, "efficientnet-lite0")
 
 
+@pytest.fixture(scope="module")
+def lite0_onnx(lite0_run):
+    """The tiny run converted once, for every test that needs its ONNX file (any order)."""
+    from convert.to_onnx import main as convert_main
+
+    tmp_path, _ = lite0_run
+    onnx_path = tmp_path / "model.onnx"
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={onnx_path}"]) == 0
+    return onnx_path
+
+
 def test_the_run_writes_its_contract(lite0_run):
     tmp_path, contract = lite0_run
     run = tmp_path / "run"
@@ -49,12 +61,9 @@ def test_the_run_writes_its_contract(lite0_run):
     assert test["count"] == sum(sum(row) for row in test["confusion_matrix"])
 
 
-def test_conversion_agrees_with_keras(lite0_run):
-    from convert.to_onnx import main as convert_main
-
+def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
     tmp_path, _ = lite0_run
-    onnx_path = tmp_path / "model.onnx"
-    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={onnx_path}"]) == 0
+    onnx_path = lite0_onnx
     parity = json.loads((tmp_path / "run" / "parity.json").read_text())
     assert parity["images"] > 0
     assert parity["max_probability_difference"] < 1e-4
@@ -85,11 +94,13 @@ def test_int8_quantization_is_measured_and_keeps_the_contract(lite0_run):
     assert int8.contract["metrics"]["test"]["count"] == result["test_photos"]
 
 
-def test_resuming_reuses_finished_stages(lite0_run):
-    tmp_path, first = lite0_run
+def test_resuming_reuses_finished_stages(lite0_run, tmp_path):
+    finished, first = lite0_run
+    shutil.copytree(finished / "run", tmp_path / "run")  # rerun on a copy: the shared run stays as it was
+    shutil.copytree(finished / "cache", tmp_path / "cache")
     second = tiny_run(tmp_path, "efficientnet-lite0")
+    assert "head: reusing" in (tmp_path / "run" / "train.log").read_text()
     assert second["stage_seconds"]["head"] < first["stage_seconds"]["head"] + 1
-    assert (tmp_path / "run" / "head.weights.h5").exists()
 
 
 def test_a_mirror_averaging_model_converts_and_answers_the_same_for_a_mirrored_photo(tmp_path):
@@ -117,7 +128,7 @@ def test_the_simple_cnn_baseline_trains_and_converts(tmp_path):
     assert len(probabilities) == 2
 
 
-def test_the_report_writes_figures_and_a_model_card(lite0_run, tmp_path):
+def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_path):
     from training.report import main as report_main
 
     run_dir, _ = lite0_run
@@ -126,7 +137,7 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, tmp_path):
         "cat_vs_dog_accuracy": 0.5, "other_recall": 0.25, "pets_called_other": 0.125, "accuracy": 0.5, "ece": 0.0625},
         "note": "not shipped: worse on validation"}}))
     assert report_main([f"--run_dir={run_dir / 'run'}", f"--output={tmp_path}", "--baseline_dir",
-                        f"--onnx={run_dir / 'model.onnx'}", f"--earlier={earlier}"]) == 0
+                        f"--onnx={lite0_onnx}", f"--earlier={earlier}"]) == 0
     for figure in ("confusion.png", "roc.png", "reliability.png", "learning-curves.png"):
         assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
     card = (tmp_path / "MODEL_CARD.md").read_text()
