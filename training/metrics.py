@@ -60,6 +60,13 @@ def roc_curve(scores: np.ndarray, positives: np.ndarray) -> tuple[np.ndarray, np
     return fpr, tpr, float(np.trapezoid(tpr, fpr))
 
 
+def pet_mistakes(matrix: list[list[int]]) -> int:
+    """Cats and dogs not given their own class (called the other pet or "other")."""
+    matrix = np.asarray(matrix)
+    pets = [c for c in range(len(matrix)) if c != OTHER]
+    return int(matrix[pets].sum() - matrix[pets, pets].sum())
+
+
 def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """All headline figures for one split, as plain JSON-able values."""
     predicted = probabilities.argmax(axis=1)

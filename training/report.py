@@ -195,11 +195,13 @@ def target_rows(targets: list[dict]) -> list[str]:
 
 
 def comparison_rows(runs: dict[str, dict]) -> list[str]:
-    lines = ["| model | cat-vs-dog accuracy | 'other' recall | pets called 'other' | accuracy (3 classes) | ECE |",
-             "|---|---|---|---|---|---|"]
+    """Test figures of each run, and its validation pet mistakes: the figure runs are chosen by."""
+    lines = ["| model | validation: pet mistakes | cat-vs-dog accuracy | 'other' recall | pets called 'other' | "
+             "accuracy (3 classes) | ECE |", "|---|---|---|---|---|---|---|"]
     for label, contract in runs.items():
-        t = contract["metrics"]["test"]
-        lines.append(f"| {label} | {_pct(t['cat_vs_dog_accuracy'])} | {_pct(t['other_recall'])} | "
+        t, val = contract["metrics"]["test"], contract["metrics"].get("val")
+        mistakes = metrics.pet_mistakes(val["confusion_matrix"]) if val else ""
+        lines.append(f"| {label} | {mistakes} | {_pct(t['cat_vs_dog_accuracy'])} | {_pct(t['other_recall'])} | "
                      f"{_pct(t['pets_called_other'])} | {_pct(t['accuracy'])} | {_pct(t['ece'])} |")
     return lines
 
@@ -289,7 +291,8 @@ def earlier_runs(path: Path) -> dict[str, dict]:
     """Runs measured by this same report in earlier sessions, shaped like a contract for the table."""
     if not path.exists():
         return {}
-    return {f"{label} (earlier run)": {"metrics": {"test": run["test"]}, "note": run.get("note")}
+    return {f"{label} (earlier run)": {"metrics": {k: run[k] for k in ("test", "val") if k in run},
+                                      "note": run.get("note")}
             for label, run in json.loads(path.read_text()).items()}
 
 

@@ -135,6 +135,7 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_p
     earlier = tmp_path / "earlier-runs.json"
     earlier.write_text(json.dumps({"old recipe": {"command": "python -m training.train", "test": {
         "cat_vs_dog_accuracy": 0.5, "other_recall": 0.25, "pets_called_other": 0.125, "accuracy": 0.5, "ece": 0.0625},
+        "val": {"confusion_matrix": [[5, 1, 0], [2, 6, 1], [0, 3, 4]]},
         "note": "not shipped: worse on validation"}}))
     assert report_main([f"--run_dir={run_dir / 'run'}", f"--output={tmp_path}", "--baseline_dir",
                         f"--onnx={lite0_onnx}", f"--earlier={earlier}"]) == 0
@@ -143,7 +144,7 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_p
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "| cat-vs-dog accuracy (test) |" in card and "Confusion matrix" in card
     assert "classified by model.onnx (float32) from the image files" in card
-    assert "| old recipe (earlier run) | 50.00% | 25.00% | 12.50% | 50.00% | 6.25% |" in card
+    assert "| old recipe (earlier run) | 4 | 50.00% | 25.00% | 12.50% | 50.00% | 6.25% |" in card
     assert "- old recipe (earlier run): not shipped: worse on validation" in card
     assert "| cat-vs-dog accuracy (test) |" in card and "| >= 99.30% |" in card
     targets = json.loads((tmp_path / "metrics.json").read_text())["targets"]

@@ -48,3 +48,11 @@ def test_summary_separates_cat_vs_dog_from_other():
     assert summary["pets_called_other"] == pytest.approx(1 / 4)
     assert summary["other_recall"] == pytest.approx(1 / 2)
     assert summary["per_class"]["cat"] == {"precision": 0.5, "recall": 0.5, "support": 2}
+
+
+def test_pet_mistakes_count_pets_given_the_wrong_pet_or_other_but_not_other_errors():
+    matrix = [[10, 2, 1],   # cats: 2 called dog, 1 called other
+              [3, 20, 0],   # dogs: 3 called cat
+              [4, 5, 30]]   # "other" mistakes are not pet mistakes
+    assert metrics.pet_mistakes(matrix) == 6
+    assert metrics.pet_mistakes([[5, 0, 0], [0, 5, 0], [1, 1, 5]]) == 0
