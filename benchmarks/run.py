@@ -79,7 +79,7 @@ def bench_model(models: dict[str, Path], runs: int) -> list[dict]:
     rows = []
     for kind, path in models.items():
         for threads in (1, 2):
-            classifier = Classifier(Path(path), threads=threads)
+            classifier = Classifier(path, threads=threads)
             for batch in (1, 8, 32):
                 images = np.zeros((batch, classifier.input_size, classifier.input_size, 3), np.uint8)
                 ms = median_ms(lambda: classifier.predict(images), max(5, runs // batch))
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     models = {shipped_kind: Path(args.model)}
     if (run_dir / other_file).exists():
         models[other_kind] = run_dir / other_file
-    models.update(dict(entry.split("=", 1) for entry in args.also))
+    models.update({name: Path(path) for name, path in (entry.split("=", 1) for entry in args.also)})
     keras_path = run_dir / "model.keras"
 
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
