@@ -35,6 +35,7 @@ class TrainConfig:
     head_epochs: int = 30
     head_learning_rate: float = 1e-3
     head_mirrored: bool = True  # also train the head on features of the mirrored photos
+    head_folds: int = 0  # 0: fit on train, early-stop on val; K: score by K-fold CV over train+val, refit on both
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 0  # 0 skips fine-tuning (Lite2 fine-tuned 2 x 550 steps: worse on val than its head)
     finetune_from_block: int = 15  # blocks below stay frozen (CPU time); BatchNorm stays frozen
@@ -50,6 +51,13 @@ class TrainConfig:
     run_dir: str = "var/runs/latest"  # checkpoints, log, learning curves, model
     cache_dir: str = "var/cache"  # decoded image arrays, reused across runs
     seed: int = 1337
+
+    def __post_init__(self):
+        if self.head_folds == 1 or self.head_folds < 0:
+            raise ValueError(f"head_folds must be 0 or at least 2, got {self.head_folds}")
+        if self.head_folds and self.finetune_epochs and self.model != "simple-cnn":
+            raise ValueError("head_folds fits the head on the val split too, which fine-tuning "
+                             "and its calibration need held out: use one or the other")
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":

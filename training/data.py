@@ -72,3 +72,9 @@ def split_of(content: bytes, val_percent: int = 10, test_percent: int = 10) -> s
     if bucket < test_percent + val_percent:
         return "val"
     return "train"
+
+
+def fold_of(content: bytes, folds: int) -> int:
+    """A cross-validation fold from another part of the same hash as `split_of`,
+    so identical files share a fold and folds are independent of splits."""
+    return int.from_bytes(hashlib.sha1(content).digest()[8:16], "big") % folds

@@ -38,9 +38,9 @@ from training.bulk_predict import BulkPredictor  # noqa: E402
 from training.cache import CachedData, build_cache  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  # noqa: E402
+from training.head import train_head  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
-from training.models.classifier import (HEAD_LAYER, make_classifier, make_export_model,  # noqa: E402
-                                       make_logits_and_map, make_pooled_head)
+from training.models.classifier import make_classifier, make_export_model, make_logits_and_map  # noqa: E402
 from training.torch_weights import load_state_dict  # noqa: E402
 
 log = logging.getLogger("training")
@@ -62,21 +62,23 @@ def main(argv: list[str] | None = None) -> dict:
         data = load_data(config)
     classifier = build_classifier(config)
 
+    held_out, held_out_name = None, "val"
     if config.model != "simple-cnn":
         with _stage("head", timings):
-            train_head(classifier, data, config, run_dir)
+            held_out = train_head(classifier, data, config, run_dir)  # out-of-fold (logits, labels) or None
+            held_out_name = "val" if held_out is None else "cv"
     with _stage("fit", timings):
         fit_on_augmented_batches(classifier, data, config, run_dir)
 
     with _stage("calibrate", timings):
-        # what the app will run, converted once for validation and test
+        # what the app will run, converted once for calibration and test
         scorer = BulkPredictor(make_logits_and_map(classifier, config.mirror_average), threads=config.workers)
-        val_images, val_labels = data.subset("val")
-        val_logits = scorer.predict(val_images)
-        temperature = metrics.fit_temperature(val_logits, val_labels)
+        if held_out is None:
+            held_out = scorer.predict(data.subset("val")[0]), data.labels_of("val")
+        temperature = metrics.fit_temperature(*held_out)
         log.info("temperature %.3f", temperature)
     with _stage("evaluate", timings):
-        results = evaluate(scorer, data, temperature, run_dir, val_logits)
+        results = evaluate(scorer, data, temperature, run_dir, held_out, held_out_name)
 
     export = make_export_model(classifier, temperature, config.mirror_average)
     export.save(run_dir / "model.keras")
@@ -126,58 +128,6 @@ def build_classifier(config: TrainConfig) -> keras.Model:
             copied = efficientnet_lite.port_weights(backbone, state)
             log.info("ported %d ImageNet tensors into %s", copied, config.model)
     return make_classifier(backbone, len(CLASS_NAMES), config.dropout)
-
-
-# --- stage 1: linear head on frozen, pooled backbone features ------------------
-
-def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, run_dir: Path) -> None:
-    weights_path = run_dir / "head.weights.h5"
-    head = make_pooled_head(classifier.get_layer(HEAD_LAYER).input.shape[-1], len(CLASS_NAMES), config.dropout)
-    if weights_path.exists():
-        log.info("head: reusing %s", weights_path)
-        head.load_weights(weights_path)
-    else:
-        features = pooled_features(classifier, data, config, run_dir)
-        head.compile(keras.optimizers.Adam(config.head_learning_rate),
-                     keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-        head.fit(features["train_x"], features["train_y"], batch_size=256, epochs=config.head_epochs,
-                 validation_data=(features["val_x"], features["val_y"]), verbose=2,
-                 callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True),
-                            keras.callbacks.CSVLogger(run_dir / "history-head.csv")])
-        head.save_weights(weights_path)
-    classifier.get_layer(HEAD_LAYER).set_weights(head.get_layer(HEAD_LAYER).get_weights())
-
-
-def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig,
-                    run_dir: Path) -> dict[str, np.ndarray]:
-    """Globally pooled backbone features of train (and its mirror image) and val.
-
-    Each array is saved as soon as it is computed, so an interrupted run
-    resumes with the arrays it has.
-    """
-    folder = run_dir / "features"
-    folder.mkdir(exist_ok=True)
-    pooled = keras.Model(classifier.input,
-                         keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
-    predictor = None
-    features = {}
-    for split in ("train", "val"):
-        images = None  # a split's pixels are copied out of the memory map once, and only if needed
-        for mirrored in (False, True) if split == "train" and config.head_mirrored else (False,):
-            name = f"{split}_mirrored" if mirrored else split
-            path = folder / f"{name}.npy"
-            if not path.exists():
-                predictor = predictor or BulkPredictor(pooled, threads=config.workers)
-                images = images if images is not None else data.subset(split)[0]
-                start = time.time()
-                np.save(path, predictor.predict(images, mirrored=mirrored))
-                log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
-            features[f"{name}_x"] = np.load(path)
-            features[f"{name}_y"] = data.labels_of(split)
-    if config.head_mirrored:  # a mirrored photo is as much a cat or a dog: twice the examples
-        features["train_x"] = np.concatenate([features["train_x"], features.pop("train_mirrored_x")])
-        features["train_y"] = np.concatenate([features["train_y"], features.pop("train_mirrored_y")])
-    return features
 
 
 # --- stage 2: fine-tuning (or training from scratch) on augmented batches ------
@@ -260,14 +210,16 @@ class _TimeBudget(keras.callbacks.Callback):
 # --- evaluation and the model's contract ---------------------------------------
 
 def evaluate(scorer: BulkPredictor, data: CachedData, temperature: float, run_dir: Path,
-             val_logits: np.ndarray) -> dict:
-    """Calibrated figures on validation (already predicted) and on the test split, read only here."""
+             held_out: tuple[np.ndarray, np.ndarray], held_out_name: str) -> dict:
+    """Calibrated figures on the held-out photos (val, or cross-validation's out-of-fold
+    logits) and on the test split, read only here."""
     test_images, test_labels = data.subset("test")
     test_probabilities = metrics.softmax(scorer.predict(test_images), temperature)
     np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
              paths=np.array(data.paths_of("test")))
+    logits, labels = held_out
     return {
-        "val": metrics.summarise(metrics.softmax(val_logits, temperature), data.labels_of("val"), CLASS_NAMES),
+        held_out_name: metrics.summarise(metrics.softmax(logits, temperature), labels, CLASS_NAMES),
         "test": metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
     }
 
@@ -288,6 +240,8 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
         "preprocessing": PREPROCESSING.format(size=config.input_size),
         "mirror_average": config.mirror_average,
         "temperature": temperature,
+        "calibrated_on": (f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
+                          if "cv" in results else "the validation split"),
         "training_data": {"pets": config.pets, "others": config.others, "counts": counts,
                           "skipped_files": len(data.skipped),
                           "split": "sha1 of file bytes: 80% train, 10% val, 10% test"},

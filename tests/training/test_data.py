@@ -10,7 +10,7 @@ import pytest
 
 from app.inference.preprocess import preprocess
 from training.cache import build_cache
-from training.data import CLASS_NAMES, find_other_examples, find_pet_examples, split_of
+from training.data import CLASS_NAMES, find_other_examples, find_pet_examples, fold_of, split_of
 from tests.conftest import OTHERS, PETS
 
 CAT, DOG, OTHER = (CLASS_NAMES.index(c) for c in ("cat", "dog", "other"))
@@ -109,3 +109,12 @@ def test_split_proportions_are_about_80_10_10():
     splits = [split_of(i.to_bytes(4, "big")) for i in range(5000)]
     assert 0.77 < splits.count("train") / 5000 < 0.83
     assert 0.08 < splits.count("test") / 5000 < 0.12
+
+
+def test_folds_follow_content_and_are_balanced():
+    contents = [f"photo {i}".encode() for i in range(5000)]
+    folds = np.array([fold_of(c, 5) for c in contents])
+    assert fold_of(b"same bytes", 5) == fold_of(b"same bytes", 5)
+    assert np.bincount(folds, minlength=5).min() > 900  # about 1000 each
+    in_val = np.array([split_of(c) == "val" for c in contents])
+    assert len(set(folds[in_val])) == 5  # folds cut across splits, not along them

@@ -103,6 +103,17 @@ def test_resuming_reuses_finished_stages(lite0_run, tmp_path):
     assert second["stage_seconds"]["head"] < first["stage_seconds"]["head"] + 1
 
 
+def test_a_cross_validated_head_is_scored_and_calibrated_out_of_fold(tmp_path):
+    contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--head_folds=3")
+    counts = contract["training_data"]["counts"]
+    held_out = contract["metrics"]["cv"]
+    assert "val" not in contract["metrics"]  # val is training data here, so no val figures
+    assert held_out["count"] == sum(counts["train"].values()) + sum(counts["val"].values())
+    assert contract["calibrated_on"].startswith("out-of-fold logits of 3-fold cross-validation")
+    assert (tmp_path / "run" / "head-out-of-fold.npz").exists()
+    assert "fold 2:" in (tmp_path / "run" / "train.log").read_text()
+
+
 def test_a_mirror_averaging_model_converts_and_answers_the_same_for_a_mirrored_photo(tmp_path):
     from convert.to_onnx import main as convert_main
 
@@ -144,7 +155,7 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_p
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "| cat-vs-dog accuracy (test) |" in card and "Confusion matrix" in card
     assert "classified by model.onnx (float32) from the image files" in card
-    assert "| old recipe (earlier run) | 4 | 50.00% | 25.00% | 12.50% | 50.00% | 6.25% |" in card
+    assert "| old recipe (earlier run) | 4 of 15 (val) | 50.00% | 25.00% | 12.50% | 50.00% | 6.25% |" in card
     assert "- old recipe (earlier run): not shipped: worse on validation" in card
     assert "| >= 99.30% |" in card  # the goal shown as a percentage
     targets = json.loads((tmp_path / "metrics.json").read_text())["targets"]

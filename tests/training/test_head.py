@@ -1,0 +1,152 @@
+"""Stage 1, the head on cached features: features computed once per split and
+resumed one split at a time; cross-validation that never lets a photo, its
+mirror image or an identical file score itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training import head
+from training.cache import CachedData
+from training.config import TrainConfig
+from training.models import simple_cnn
+from training.models.classifier import HEAD_LAYER, make_classifier
+
+SIZE = 32
+
+
+class CountingPredictor:
+    """Stands in for onnxruntime: each image's feature is its mean pixel, negated when mirrored."""
+
+    calls: list[tuple[int, bool]] = []
+
+    def __init__(self, model, threads):
+        self.channels = model.output.shape[-1]
+
+    def predict(self, images, mirrored=False):
+        CountingPredictor.calls.append((len(images), mirrored))
+        means = images.reshape(len(images), -1).mean(axis=1, keepdims=True)
+        return np.repeat(-means if mirrored else means, self.channels, axis=1).astype(np.float32)
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    """6 train, 3 val and 2 test photos, each with a file of distinct bytes but
+    for train photo 0 and val photo 6, which are identical files."""
+    monkeypatch.setattr(head, "BulkPredictor", CountingPredictor)
+    CountingPredictor.calls = []
+    rng = np.random.default_rng(0)
+    splits = np.array(["train"] * 6 + ["val"] * 3 + ["test"] * 2)
+    paths = []
+    for i in range(11):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(b"same bytes" if i in (0, 6) else f"photo {i}".encode())
+        paths.append(str(path))
+    data = CachedData(images=rng.integers(0, 256, (11, SIZE, SIZE, 3), dtype=np.uint8),
+                      labels=np.array([0, 1, 2] * 3 + [0, 1]), splits=splits, paths=paths, skipped=[])
+    classifier = make_classifier(simple_cnn.make_backbone(SIZE), 3, dropout=0.0)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    return classifier, data, run_dir
+
+
+def test_features_of_train_and_val_and_their_mirror_images(setup):
+    classifier, data, run_dir = setup
+    features = head.pooled_features(classifier, data, TrainConfig(head_mirrored=True), run_dir)
+    assert CountingPredictor.calls == [(6, False), (6, True), (3, False), (3, True)]  # test is never read
+    assert {k: v.shape for k, v in features.items()} == {
+        "train": (6, 256), "train_mirrored": (6, 256), "val": (3, 256), "val_mirrored": (3, 256)}
+    np.testing.assert_array_equal(features["train_mirrored"], -features["train"])
+
+
+def test_without_mirroring_only_the_photos_are_used(setup):
+    classifier, data, run_dir = setup
+    features = head.pooled_features(classifier, data, TrainConfig(head_mirrored=False), run_dir)
+    assert CountingPredictor.calls == [(6, False), (3, False)]
+    assert set(features) == {"train", "val"}
+
+
+def test_an_interrupted_run_computes_only_the_missing_split(setup):
+    classifier, data, run_dir = setup
+    config = TrainConfig(head_mirrored=True)
+    first = head.pooled_features(classifier, data, config, run_dir)
+    (run_dir / "features" / "val.npy").unlink()  # as if killed after the train features
+    CountingPredictor.calls = []
+    again = head.pooled_features(classifier, data, config, run_dir)
+    assert CountingPredictor.calls == [(3, False)]
+    for key in first:
+        np.testing.assert_array_equal(again[key], first[key])
+
+
+def test_training_pairs_put_the_mirror_images_after_the_photos_with_their_labels(setup):
+    classifier, data, run_dir = setup
+    features = head.pooled_features(classifier, data, TrainConfig(head_mirrored=True), run_dir)
+    x, y = head.training_pairs(features, data, ("train", "val"))
+    np.testing.assert_array_equal(x, np.concatenate([features["train"], features["val"],
+                                                     features["train_mirrored"], features["val_mirrored"]]))
+    np.testing.assert_array_equal(y, np.concatenate([data.labels_of("train"), data.labels_of("val")] * 2))
+
+
+class RecordingHead:
+    """Stands in for a fitted head: remembers what it was trained on; its logits are
+    (the photo's first feature, which head scored it, 0)."""
+
+    seen: list[np.ndarray] = []
+
+    def __init__(self, x):
+        self.number = len(RecordingHead.seen)
+        RecordingHead.seen.append(x[:, 0].copy())
+
+    def predict(self, x, **kwargs):
+        return np.stack([x[:, 0], np.full(len(x), self.number), np.zeros(len(x))], axis=1)
+
+
+def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_it(setup, monkeypatch):
+    classifier, data, run_dir = setup
+    monkeypatch.setattr(head, "fit_head", lambda x, y, config, **kw: RecordingHead(x))
+    RecordingHead.seen = []
+    config = TrainConfig(head_mirrored=True, head_folds=3)
+    features = head.pooled_features(classifier, data, config, run_dir)
+    logits, labels = head.cross_validate(features, data, config)
+
+    photos = np.concatenate([features["train"], features["val"]])[:, 0]
+    np.testing.assert_array_equal(labels, np.concatenate([data.labels_of("train"), data.labels_of("val")]))
+    np.testing.assert_array_equal(logits[:, 0], photos)  # every train and val photo scored, in order
+    assert len(RecordingHead.seen) == 3
+    scored_by = logits[:, 1].astype(int)
+    for photo, number in zip(photos, scored_by):
+        assert photo not in RecordingHead.seen[number] and -photo not in RecordingHead.seen[number]
+        for other, seen in enumerate(RecordingHead.seen):
+            if other != number:  # every other head trained on the photo and its mirror image
+                assert photo in seen and -photo in seen
+    assert scored_by[0] == scored_by[6]  # identical files share a fold
+
+
+def test_a_cross_validated_head_is_refitted_on_train_and_val_and_resumes(setup):
+    classifier, data, run_dir = setup
+    config = TrainConfig(head_mirrored=True, head_folds=2, head_epochs=1)
+    logits, labels = head.train_head(classifier, data, config, run_dir)
+    assert logits.shape == (9, 3) and len(labels) == 9
+    assert (run_dir / "head.weights.h5").exists()
+    weights = classifier.get_layer(HEAD_LAYER).get_weights()
+
+    CountingPredictor.calls = []
+    fresh = make_classifier(simple_cnn.make_backbone(SIZE), 3, dropout=0.0)
+    again_logits, again_labels = head.train_head(fresh, data, config, run_dir)
+    assert CountingPredictor.calls == []  # nothing recomputed
+    np.testing.assert_array_equal(again_logits, logits)
+    for saved, loaded in zip(weights, fresh.get_layer(HEAD_LAYER).get_weights()):
+        np.testing.assert_array_equal(saved, loaded)
+
+
+def test_the_plain_head_returns_nothing_held_out(setup):
+    classifier, data, run_dir = setup
+    assert head.train_head(classifier, data, TrainConfig(head_epochs=1), run_dir) is None
+
+
+@pytest.mark.parametrize("options", [{"head_folds": 1}, {"head_folds": -2},
+                                     {"head_folds": 5, "finetune_epochs": 2}])
+def test_impossible_head_options_are_refused(options):
+    with pytest.raises(ValueError):
+        TrainConfig(**options)

@@ -1,0 +1,142 @@
+"""Stage 1: the linear head, trained on frozen, pooled backbone features.
+
+The backbone runs once per photo (and once per mirror image) to give a
+pooled feature vector; the head is then fitted on those vectors in seconds.
+Two ways to fit it:
+
+- `--head_folds=0`: on the train split, early-stopped on the val split, and
+  calibrated later on the full model's val logits.
+- `--head_folds=K`: the recipe is scored by K-fold cross-validation over
+  train + val (a photo and its mirror image always share a fold, and so do
+  identical files), and the shipped head is refitted on all of train + val.
+  The out-of-fold logits are what the temperature is fitted on, and their
+  figures are what runs are compared by: K times more held-out photos than
+  the val split alone, so one photo's luck matters K times less.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from training import metrics
+from training.bulk_predict import BulkPredictor
+from training.cache import CachedData
+from training.config import TrainConfig
+from training.data import CLASS_NAMES, fold_of
+from training.models.classifier import HEAD_LAYER, make_pooled_head
+
+log = logging.getLogger("training")
+FIT_SPLITS = ("train", "val")  # what cross-validation may use; the test split never
+
+
+def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
+               run_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fit the head and copy it into the classifier.
+
+    Returns the out-of-fold (logits, labels) when cross-validated, else None.
+    A finished head (and its out-of-fold logits) is reused on a rerun.
+    """
+    weights_path, held_out_path = run_dir / "head.weights.h5", run_dir / "head-out-of-fold.npz"
+    channels = classifier.get_layer(HEAD_LAYER).input.shape[-1]
+    if weights_path.exists():
+        log.info("head: reusing %s", weights_path)
+        head = make_pooled_head(channels, len(CLASS_NAMES), config.dropout)
+        head.load_weights(weights_path)
+    else:
+        features = pooled_features(classifier, data, config, run_dir)
+        if config.head_folds:
+            logits, labels = cross_validate(features, data, config)
+            np.savez(held_out_path, logits=logits, labels=labels)
+            head = fit_head(*training_pairs(features, data, FIT_SPLITS), config, log_path=run_dir / "history-head.csv")
+        else:
+            head = fit_head(*training_pairs(features, data, ("train",)), config,
+                            validation=(features["val"], data.labels_of("val")),
+                            log_path=run_dir / "history-head.csv")
+        head.save_weights(weights_path)
+    classifier.get_layer(HEAD_LAYER).set_weights(head.get_layer(HEAD_LAYER).get_weights())
+    if not config.head_folds:
+        return None
+    held_out = np.load(held_out_path)
+    return held_out["logits"], held_out["labels"]
+
+
+def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig,
+                    run_dir: Path) -> dict[str, np.ndarray]:
+    """Globally pooled backbone features of the train and val photos, and of their mirror images.
+
+    Keys: "train", "val", and with --head_mirrored also "train_mirrored" and
+    "val_mirrored" (row i is photo i mirrored). Each array is saved as soon as
+    it is computed, so an interrupted run resumes with the arrays it has.
+    """
+    folder = run_dir / "features"
+    folder.mkdir(exist_ok=True)
+    pooled = keras.Model(classifier.input,
+                         keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
+    predictor = None
+    features = {}
+    for split in FIT_SPLITS:
+        images = None  # a split's pixels are copied out of the memory map once, and only if needed
+        for mirrored in (False, True) if config.head_mirrored else (False,):
+            name = f"{split}_mirrored" if mirrored else split
+            path = folder / f"{name}.npy"
+            if not path.exists():
+                predictor = predictor or BulkPredictor(pooled, threads=config.workers)
+                images = images if images is not None else data.subset(split)[0]
+                start = time.time()
+                np.save(path, predictor.predict(images, mirrored=mirrored))
+                log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
+            features[name] = np.load(path)
+    return features
+
+
+def training_pairs(features: dict[str, np.ndarray], data: CachedData,
+                   splits: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of the photos of these splits, then of their mirror images if there are any:
+    a mirrored cat is as much a cat (the head's horizontal-flip augmentation)."""
+    x = [features[split] for split in splits]
+    y = [data.labels_of(split) for split in splits]
+    mirrors = [f"{split}_mirrored" for split in splits if f"{split}_mirrored" in features]
+    x += [features[name] for name in mirrors]
+    y += [data.labels_of(name.removesuffix("_mirrored")) for name in mirrors]
+    return np.concatenate(x), np.concatenate(y)
+
+
+def cross_validate(features: dict[str, np.ndarray], data: CachedData,
+                   config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold logits of every train and val photo, each from a head that saw
+    neither the photo nor its mirror image nor an identical file."""
+    photos = np.concatenate([features[split] for split in FIT_SPLITS])
+    labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
+    mirrored = "train_mirrored" in features
+    mirrors = np.concatenate([features[f"{split}_mirrored"] for split in FIT_SPLITS]) if mirrored else None
+    folds = np.array([fold_of(Path(path).read_bytes(), config.head_folds)
+                      for split in FIT_SPLITS for path in data.paths_of(split)])
+    logits = np.zeros((len(labels), len(CLASS_NAMES)), np.float32)
+    for fold in range(config.head_folds):
+        held, kept = folds == fold, folds != fold
+        x, y = photos[kept], labels[kept]
+        if mirrored:
+            x, y = np.concatenate([x, mirrors[kept]]), np.concatenate([y, y])
+        logits[held] = fit_head(x, y, config).predict(photos[held], batch_size=1024, verbose=0)
+        matrix = metrics.confusion_matrix(labels[held], logits[held].argmax(axis=1), len(CLASS_NAMES))
+        log.info("fold %d: %d photos held out, %d pet mistakes", fold, held.sum(), metrics.pet_mistakes(matrix))
+    return logits, labels
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, config: TrainConfig,
+             validation: tuple[np.ndarray, np.ndarray] | None = None, log_path: Path | None = None) -> keras.Model:
+    """A new head fitted for --head_epochs, or early-stopped on `validation` when given."""
+    head = make_pooled_head(x.shape[1], len(CLASS_NAMES), config.dropout)
+    head.compile(keras.optimizers.Adam(config.head_learning_rate),
+                 keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    callbacks = [keras.callbacks.CSVLogger(log_path)] if log_path else []
+    if validation is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True))
+    head.fit(x, y, batch_size=256, epochs=config.head_epochs, validation_data=validation,
+             verbose=2 if log_path else 0, callbacks=callbacks)
+    return head
