@@ -32,6 +32,7 @@ class CachedData:
     splits: np.ndarray  # str (N,): train / val / test
     paths: list[str]
     skipped: list[dict]  # {"path", "reason"} for files that could not be read
+    key: str = ""  # the cache folder's name: input size and a fingerprint of the files
 
     def subset(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         rows = np.flatnonzero(self.splits == split)
@@ -112,4 +113,5 @@ def load_cache(cache_dir: Path) -> CachedData:
         splits=np.array([r["split"] for r in rows]),
         paths=[r["path"] for r in rows],
         skipped=index["skipped"],
+        key=Path(cache_dir).name,
     )

@@ -48,7 +48,7 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
         head = make_pooled_head(channels, len(CLASS_NAMES), config.dropout)
         head.load_weights(weights_path)
     else:
-        features = pooled_features(classifier, data, config, run_dir)
+        features = pooled_features(classifier, data, config)
         if config.head_folds:
             logits, labels = cross_validate(features, data, config)
             np.savez(held_out_path, logits=logits, labels=labels)
@@ -65,16 +65,15 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
     return held_out["logits"], held_out["labels"]
 
 
-def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig,
-                    run_dir: Path) -> dict[str, np.ndarray]:
+def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig) -> dict[str, np.ndarray]:
     """Globally pooled backbone features of the train and val photos, and of their mirror images.
 
     Keys: "train", "val", and with --head_mirrored also "train_mirrored" and
     "val_mirrored" (row i is photo i mirrored). Each array is saved as soon as
     it is computed, so an interrupted run resumes with the arrays it has.
     """
-    folder = run_dir / "features"
-    folder.mkdir(exist_ok=True)
+    folder = features_folder(config, data)
+    folder.mkdir(parents=True, exist_ok=True)
     pooled = keras.Model(classifier.input,
                          keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
     predictor = None
@@ -92,6 +91,13 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
                 log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
             features[name] = np.load(path)
     return features
+
+
+def features_folder(config: TrainConfig, data: CachedData) -> Path:
+    """Frozen features depend on the backbone, its weights and the decoded photos only, so they
+    are cached beside the photos and shared by every run that differs only in its head."""
+    weights = "imagenet" if config.pretrained else f"random-seed{config.seed}"
+    return Path(config.cache_dir) / "features" / f"{config.model}-{weights}-{data.key}"
 
 
 def training_pairs(features: dict[str, np.ndarray], data: CachedData,

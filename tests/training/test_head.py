@@ -4,6 +4,8 @@ mirror image or an identical file score itself."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -48,12 +50,16 @@ def setup(tmp_path, monkeypatch):
     classifier = make_classifier(simple_cnn.make_backbone(SIZE), 3, dropout=0.0)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    return classifier, data, run_dir
+
+    def config(**options) -> TrainConfig:
+        return TrainConfig(cache_dir=str(tmp_path / "cache"), run_dir=str(run_dir), **options)
+
+    return classifier, data, config
 
 
 def test_features_of_train_and_val_and_their_mirror_images(setup):
-    classifier, data, run_dir = setup
-    features = head.pooled_features(classifier, data, TrainConfig(head_mirrored=True), run_dir)
+    classifier, data, config = setup
+    features = head.pooled_features(classifier, data, config(head_mirrored=True))
     assert CountingPredictor.calls == [(6, False), (6, True), (3, False), (3, True)]  # test is never read
     assert {k: v.shape for k, v in features.items()} == {
         "train": (6, 256), "train_mirrored": (6, 256), "val": (3, 256), "val_mirrored": (3, 256)}
@@ -61,27 +67,37 @@ def test_features_of_train_and_val_and_their_mirror_images(setup):
 
 
 def test_without_mirroring_only_the_photos_are_used(setup):
-    classifier, data, run_dir = setup
-    features = head.pooled_features(classifier, data, TrainConfig(head_mirrored=False), run_dir)
+    classifier, data, config = setup
+    features = head.pooled_features(classifier, data, config(head_mirrored=False))
     assert CountingPredictor.calls == [(6, False), (3, False)]
     assert set(features) == {"train", "val"}
 
 
 def test_an_interrupted_run_computes_only_the_missing_split(setup):
-    classifier, data, run_dir = setup
-    config = TrainConfig(head_mirrored=True)
-    first = head.pooled_features(classifier, data, config, run_dir)
-    (run_dir / "features" / "val.npy").unlink()  # as if killed after the train features
+    classifier, data, config = setup
+    settings = config(head_mirrored=True)
+    first = head.pooled_features(classifier, data, settings)
+    (head.features_folder(settings, data) / "val.npy").unlink()  # as if killed after the train features
     CountingPredictor.calls = []
-    again = head.pooled_features(classifier, data, config, run_dir)
+    again = head.pooled_features(classifier, data, settings)
     assert CountingPredictor.calls == [(3, False)]
     for key in first:
         np.testing.assert_array_equal(again[key], first[key])
 
 
+def test_runs_that_differ_only_in_their_head_share_the_features(setup):
+    classifier, data, config = setup
+    head.pooled_features(classifier, data, config(dropout=0.5, head_folds=5))
+    CountingPredictor.calls = []
+    head.pooled_features(classifier, data, config(dropout=0.1, head_epochs=3))
+    assert CountingPredictor.calls == []
+    assert head.features_folder(config(), data) != head.features_folder(config(model="efficientnet-lite0"), data)
+    assert head.features_folder(config(), data) != head.features_folder(config(pretrained=False), data)
+
+
 def test_training_pairs_put_the_mirror_images_after_the_photos_with_their_labels(setup):
-    classifier, data, run_dir = setup
-    features = head.pooled_features(classifier, data, TrainConfig(head_mirrored=True), run_dir)
+    classifier, data, config = setup
+    features = head.pooled_features(classifier, data, config(head_mirrored=True))
     x, y = head.training_pairs(features, data, ("train", "val"))
     np.testing.assert_array_equal(x, np.concatenate([features["train"], features["val"],
                                                      features["train_mirrored"], features["val_mirrored"]]))
@@ -103,12 +119,12 @@ class RecordingHead:
 
 
 def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_it(setup, monkeypatch):
-    classifier, data, run_dir = setup
+    classifier, data, config = setup
     monkeypatch.setattr(head, "fit_head", lambda x, y, config, **kw: RecordingHead(x))
     RecordingHead.seen = []
-    config = TrainConfig(head_mirrored=True, head_folds=3)
-    features = head.pooled_features(classifier, data, config, run_dir)
-    logits, labels = head.cross_validate(features, data, config)
+    settings = config(head_mirrored=True, head_folds=3)
+    features = head.pooled_features(classifier, data, settings)
+    logits, labels = head.cross_validate(features, data, settings)
 
     photos = np.concatenate([features["train"], features["val"]])[:, 0]
     np.testing.assert_array_equal(labels, np.concatenate([data.labels_of("train"), data.labels_of("val")]))
@@ -124,16 +140,17 @@ def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_it(setup, mo
 
 
 def test_a_cross_validated_head_is_refitted_on_train_and_val_and_resumes(setup):
-    classifier, data, run_dir = setup
-    config = TrainConfig(head_mirrored=True, head_folds=2, head_epochs=1)
-    logits, labels = head.train_head(classifier, data, config, run_dir)
+    classifier, data, config = setup
+    settings = config(head_mirrored=True, head_folds=2, head_epochs=1)
+    run_dir = Path(settings.run_dir)
+    logits, labels = head.train_head(classifier, data, settings, run_dir)
     assert logits.shape == (9, 3) and len(labels) == 9
     assert (run_dir / "head.weights.h5").exists()
     weights = classifier.get_layer(HEAD_LAYER).get_weights()
 
     CountingPredictor.calls = []
     fresh = make_classifier(simple_cnn.make_backbone(SIZE), 3, dropout=0.0)
-    again_logits, again_labels = head.train_head(fresh, data, config, run_dir)
+    again_logits, again_labels = head.train_head(fresh, data, settings, run_dir)
     assert CountingPredictor.calls == []  # nothing recomputed
     np.testing.assert_array_equal(again_logits, logits)
     for saved, loaded in zip(weights, fresh.get_layer(HEAD_LAYER).get_weights()):
@@ -141,8 +158,9 @@ def test_a_cross_validated_head_is_refitted_on_train_and_val_and_resumes(setup):
 
 
 def test_the_plain_head_returns_nothing_held_out(setup):
-    classifier, data, run_dir = setup
-    assert head.train_head(classifier, data, TrainConfig(head_epochs=1), run_dir) is None
+    classifier, data, config = setup
+    settings = config(head_epochs=1)
+    assert head.train_head(classifier, data, settings, Path(settings.run_dir)) is None
 
 
 @pytest.mark.parametrize("options", [{"head_folds": 1}, {"head_folds": -2},
