@@ -10,6 +10,8 @@ images.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
 import onnxruntime as ort
@@ -28,12 +30,16 @@ class BulkPredictor:
                                             providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
-    def predict(self, images: np.ndarray, batch_size: int = 32, mirrored: bool = False) -> np.ndarray:
-        """uint8 (N, h, w, 3), possibly memory-mapped -> the model's first output, (N, ...)."""
+    def predict(self, images: np.ndarray, batch_size: int = 32,
+                transform: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """uint8 (N, h, w, 3), possibly memory-mapped -> the model's first output, (N, ...).
+
+        `transform` (float32 batch -> float32 batch) changes each batch first: a mirror, an augmentation.
+        """
         outputs = []
         for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size]
-            if mirrored:
-                batch = batch[:, :, ::-1]
-            outputs.append(self.session.run(None, {self.input_name: batch.astype(np.float32)})[0])
+            batch = images[start:start + batch_size].astype(np.float32)
+            if transform is not None:
+                batch = np.ascontiguousarray(transform(batch), dtype=np.float32)
+            outputs.append(self.session.run(None, {self.input_name: batch})[0])
         return np.concatenate(outputs)

@@ -35,6 +35,7 @@ class TrainConfig:
     head_epochs: int = 30
     head_learning_rate: float = 1e-3
     head_mirrored: bool = True  # also train the head on features of the mirrored photos
+    head_augmented_copies: int = 0  # features of this many randomly augmented copies of each photo, too
     head_folds: int = 0  # 0: fit on train, early-stop on val; K: score by K-fold CV over train+val, refit on both
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 0  # 0 skips fine-tuning (Lite2 fine-tuned 2 x 550 steps: worse on val than its head)

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from training import metrics
+from training.augment import make_augmenter
 from training.bulk_predict import BulkPredictor
 from training.cache import CachedData
 from training.config import TrainConfig
@@ -52,9 +54,9 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
         if config.head_folds:
             logits, labels = cross_validate(features, data, config)
             np.savez(held_out_path, logits=logits, labels=labels)
-            head = fit_head(*training_pairs(features, data, FIT_SPLITS), config, log_path=run_dir / "history-head.csv")
+            head = fit_head(*training_pairs(features, data, FIT_SPLITS, config), config, log_path=run_dir / "history-head.csv")
         else:
-            head = fit_head(*training_pairs(features, data, ("train",)), config,
+            head = fit_head(*training_pairs(features, data, ("train",), config), config,
                             validation=(features["val"], data.labels_of("val")),
                             log_path=run_dir / "history-head.csv")
         head.save_weights(weights_path)
@@ -65,12 +67,30 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
     return held_out["logits"], held_out["labels"]
 
 
-def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig) -> dict[str, np.ndarray]:
-    """Globally pooled backbone features of the train and val photos, and of their mirror images.
+def feature_views(config: TrainConfig) -> dict[str, Callable[[np.ndarray], np.ndarray] | None]:
+    """Each view of a photo that the head learns from, by name suffix, with what is done to the
+    photo's pixels first: the photo itself, its mirror image, and --head_augmented_copies random
+    augmentations (rotation, zoom, flip, shift, contrast). A mirrored or rotated cat is as much a
+    cat, and this is how a head trained on frozen features gets augmented photos."""
+    views: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {"": None}
+    if config.head_mirrored:
+        views["_mirrored"] = lambda batch: batch[:, :, ::-1]
+    for copy in range(1, config.head_augmented_copies + 1):
+        views[f"_augmented{copy}"] = _random_augmentation(config.seed + 100 * copy)
+    return views
 
-    Keys: "train", "val", and with --head_mirrored also "train_mirrored" and
-    "val_mirrored" (row i is photo i mirrored). Each array is saved as soon as
-    it is computed, so an interrupted run resumes with the arrays it has.
+
+def _random_augmentation(seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    augmenter = make_augmenter(seed)
+    return lambda batch: keras.ops.convert_to_numpy(augmenter(batch, training=True))
+
+
+def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConfig) -> dict[str, np.ndarray]:
+    """Globally pooled backbone features of every view of the train and val photos.
+
+    Keys: split + view suffix ("train", "train_mirrored", "val_augmented1", ...);
+    row i of each is photo i of the split. Each array is saved as soon as it is
+    computed, so an interrupted run resumes with the arrays it has.
     """
     folder = features_folder(config, data)
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,54 +100,48 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
     features = {}
     for split in FIT_SPLITS:
         images = None  # a split's pixels are copied out of the memory map once, and only if needed
-        for mirrored in (False, True) if config.head_mirrored else (False,):
-            name = f"{split}_mirrored" if mirrored else split
-            path = folder / f"{name}.npy"
+        for suffix, transform in feature_views(config).items():
+            path = folder / f"{split}{suffix}.npy"
             if not path.exists():
                 predictor = predictor or BulkPredictor(pooled, threads=config.workers)
                 images = images if images is not None else data.subset(split)[0]
                 start = time.time()
-                np.save(path, predictor.predict(images, mirrored=mirrored))
-                log.info("features %s: %d images in %.0f s", name, len(images), time.time() - start)
-            features[name] = np.load(path)
+                np.save(path, predictor.predict(images, transform=transform))
+                log.info("features %s%s: %d images in %.0f s", split, suffix, len(images), time.time() - start)
+            features[f"{split}{suffix}"] = np.load(path)
     return features
 
 
 def features_folder(config: TrainConfig, data: CachedData) -> Path:
     """Frozen features depend on the backbone, its weights and the decoded photos only, so they
-    are cached beside the photos and shared by every run that differs only in its head."""
+    are cached beside the photos and shared by every run that differs only in its head.
+    (Augmented views also depend on the seed, which names their files' copy number.)"""
     weights = "imagenet" if config.pretrained else f"random-seed{config.seed}"
     return Path(config.cache_dir) / "features" / f"{config.model}-{weights}-{data.key}"
 
 
-def training_pairs(features: dict[str, np.ndarray], data: CachedData,
-                   splits: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) of the photos of these splits, then of their mirror images if there are any:
-    a mirrored cat is as much a cat (the head's horizontal-flip augmentation)."""
-    x = [features[split] for split in splits]
-    y = [data.labels_of(split) for split in splits]
-    mirrors = [f"{split}_mirrored" for split in splits if f"{split}_mirrored" in features]
-    x += [features[name] for name in mirrors]
-    y += [data.labels_of(name.removesuffix("_mirrored")) for name in mirrors]
+def training_pairs(features: dict[str, np.ndarray], data: CachedData, splits: tuple[str, ...],
+                   config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of the photos of these splits, then of each further view of them."""
+    views = feature_views(config)
+    x = [features[f"{split}{suffix}"] for suffix in views for split in splits]
+    y = [data.labels_of(split) for _ in views for split in splits]
     return np.concatenate(x), np.concatenate(y)
 
 
 def cross_validate(features: dict[str, np.ndarray], data: CachedData,
                    config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold logits of every train and val photo, each from a head that saw
-    neither the photo nor its mirror image nor an identical file."""
-    photos = np.concatenate([features[split] for split in FIT_SPLITS])
+    neither the photo nor any view of it nor an identical file."""
+    views = [np.concatenate([features[f"{split}{suffix}"] for split in FIT_SPLITS]) for suffix in feature_views(config)]
+    photos = views[0]
     labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
-    mirrored = "train_mirrored" in features
-    mirrors = np.concatenate([features[f"{split}_mirrored"] for split in FIT_SPLITS]) if mirrored else None
     folds = np.array([fold_of(Path(path).read_bytes(), config.head_folds)
                       for split in FIT_SPLITS for path in data.paths_of(split)])
     logits = np.zeros((len(labels), len(CLASS_NAMES)), np.float32)
     for fold in range(config.head_folds):
         held, kept = folds == fold, folds != fold
-        x, y = photos[kept], labels[kept]
-        if mirrored:
-            x, y = np.concatenate([x, mirrors[kept]]), np.concatenate([y, y])
+        x, y = np.concatenate([view[kept] for view in views]), np.tile(labels[kept], len(views))
         logits[held] = fit_head(x, y, config).predict(photos[held], batch_size=1024, verbose=0)
         matrix = metrics.confusion_matrix(labels[held], logits[held].argmax(axis=1), len(CLASS_NAMES))
         log.info("fold %d: %d photos held out, %d pet mistakes", fold, held.sum(), metrics.pet_mistakes(matrix))

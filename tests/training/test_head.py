@@ -19,17 +19,20 @@ SIZE = 32
 
 
 class CountingPredictor:
-    """Stands in for onnxruntime: each image's feature is its mean pixel, negated when mirrored."""
+    """Stands in for onnxruntime: each image's feature is the mean of its left half, so a photo
+    and its mirror image differ. Records (images, transformed or not) per call."""
 
     calls: list[tuple[int, bool]] = []
 
     def __init__(self, model, threads):
         self.channels = model.output.shape[-1]
 
-    def predict(self, images, mirrored=False):
-        CountingPredictor.calls.append((len(images), mirrored))
-        means = images.reshape(len(images), -1).mean(axis=1, keepdims=True)
-        return np.repeat(-means if mirrored else means, self.channels, axis=1).astype(np.float32)
+    def predict(self, images, transform=None):
+        CountingPredictor.calls.append((len(images), transform is not None))
+        batch = images.astype(np.float32)
+        batch = transform(batch) if transform else batch
+        means = batch[:, :, :batch.shape[2] // 2].reshape(len(batch), -1).mean(axis=1, keepdims=True)
+        return np.repeat(means, self.channels, axis=1).astype(np.float32)
 
 
 @pytest.fixture
@@ -63,7 +66,19 @@ def test_features_of_train_and_val_and_their_mirror_images(setup):
     assert CountingPredictor.calls == [(6, False), (6, True), (3, False), (3, True)]  # test is never read
     assert {k: v.shape for k, v in features.items()} == {
         "train": (6, 256), "train_mirrored": (6, 256), "val": (3, 256), "val_mirrored": (3, 256)}
-    np.testing.assert_array_equal(features["train_mirrored"], -features["train"])
+    photos = data.subset("train")[0].astype(np.float32)
+    right_halves = photos[:, :, SIZE // 2:].reshape(6, -1).mean(axis=1)
+    np.testing.assert_allclose(features["train_mirrored"][:, 0], right_halves, rtol=1e-5)
+
+
+def test_augmented_copies_are_further_views_of_each_photo(setup):
+    classifier, data, config = setup
+    features = head.pooled_features(classifier, data, config(head_mirrored=False, head_augmented_copies=2))
+    assert CountingPredictor.calls == [(6, False), (6, True), (6, True), (3, False), (3, True), (3, True)]
+    assert set(features) == {"train", "train_augmented1", "train_augmented2",
+                             "val", "val_augmented1", "val_augmented2"}
+    assert not np.allclose(features["train_augmented1"], features["train"])
+    assert not np.allclose(features["train_augmented1"], features["train_augmented2"])  # each copy its own draw
 
 
 def test_without_mirroring_only_the_photos_are_used(setup):
@@ -98,7 +113,7 @@ def test_runs_that_differ_only_in_their_head_share_the_features(setup):
 def test_training_pairs_put_the_mirror_images_after_the_photos_with_their_labels(setup):
     classifier, data, config = setup
     features = head.pooled_features(classifier, data, config(head_mirrored=True))
-    x, y = head.training_pairs(features, data, ("train", "val"))
+    x, y = head.training_pairs(features, data, ("train", "val"), config(head_mirrored=True))
     np.testing.assert_array_equal(x, np.concatenate([features["train"], features["val"],
                                                      features["train_mirrored"], features["val_mirrored"]]))
     np.testing.assert_array_equal(y, np.concatenate([data.labels_of("train"), data.labels_of("val")] * 2))
@@ -118,24 +133,26 @@ class RecordingHead:
         return np.stack([x[:, 0], np.full(len(x), self.number), np.zeros(len(x))], axis=1)
 
 
-def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_it(setup, monkeypatch):
+def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_any_view_of_it(setup, monkeypatch):
     classifier, data, config = setup
     monkeypatch.setattr(head, "fit_head", lambda x, y, config, **kw: RecordingHead(x))
     RecordingHead.seen = []
-    settings = config(head_mirrored=True, head_folds=3)
+    settings = config(head_mirrored=True, head_augmented_copies=1, head_folds=3)
     features = head.pooled_features(classifier, data, settings)
     logits, labels = head.cross_validate(features, data, settings)
 
-    photos = np.concatenate([features["train"], features["val"]])[:, 0]
+    def all_of(suffix):
+        return np.concatenate([features["train" + suffix], features["val" + suffix]])[:, 0]
+
+    photos, views = all_of(""), [all_of(s) for s in ("", "_mirrored", "_augmented1")]
     np.testing.assert_array_equal(labels, np.concatenate([data.labels_of("train"), data.labels_of("val")]))
     np.testing.assert_array_equal(logits[:, 0], photos)  # every train and val photo scored, in order
     assert len(RecordingHead.seen) == 3
     scored_by = logits[:, 1].astype(int)
-    for photo, number in zip(photos, scored_by):
-        assert photo not in RecordingHead.seen[number] and -photo not in RecordingHead.seen[number]
+    for i, number in enumerate(scored_by):
         for other, seen in enumerate(RecordingHead.seen):
-            if other != number:  # every other head trained on the photo and its mirror image
-                assert photo in seen and -photo in seen
+            # the scoring head saw no view of the photo; every other head saw them all
+            assert all((view[i] in seen) == (other != number) for view in views)
     assert scored_by[0] == scored_by[6]  # identical files share a fold
 
 
