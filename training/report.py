@@ -134,7 +134,8 @@ def _read_history(path: Path) -> dict[str, list[float]]:
         return {}
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    return {key: [float(r[key]) for r in rows] for key in (rows[0] if rows else {})}
+    # "NA": a column Keras had no value for, e.g. validation when the head was fitted on train + val
+    return {key: [float("nan") if r[key] == "NA" else float(r[key]) for r in rows] for key in (rows[0] if rows else {})}
 
 
 def plot_learning_curves(run_dir: Path, path: Path) -> bool:
@@ -147,7 +148,8 @@ def plot_learning_curves(run_dir: Path, path: Path) -> bool:
     for ax, (name, history) in zip(axes[0], stages):
         epochs = np.arange(1, len(history["accuracy"]) + 1)
         ax.plot(epochs, history["accuracy"], "o-", label="train")
-        ax.plot(epochs, history["val_accuracy"], "o-", label="validation")
+        if np.isfinite(history.get("val_accuracy", [np.nan])).any():
+            ax.plot(epochs, history["val_accuracy"], "o-", label="validation")
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
