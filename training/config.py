@@ -29,14 +29,14 @@ class TrainConfig:
     # model
     model: str = "efficientnet-lite2"  # efficientnet-lite0 | efficientnet-lite2 | simple-cnn
     pretrained: bool = True  # start from ImageNet weights (EfficientNet-Lite only)
-    dropout: float = 0.3  # before the classification head
+    dropout: float = 0.5  # before the classification head (0.3 and 0.5 compared by cross-validation)
     mirror_average: bool = False  # the served model averages each photo with its mirror image (2x compute)
-    # stage 1: linear head on frozen backbone features (original + mirrored photo)
+    # stage 1: linear head on frozen backbone features of views of each photo (training/head.py)
     head_epochs: int = 30
     head_learning_rate: float = 1e-3
     head_mirrored: bool = True  # also train the head on features of the mirrored photos
-    head_augmented_copies: int = 0  # features of this many randomly augmented copies of each photo, too
-    head_folds: int = 0  # 0: fit on train, early-stop on val; K: score by K-fold CV over train+val, refit on both
+    head_augmented_copies: int = 2  # features of this many randomly augmented copies of each photo, too
+    head_folds: int = 5  # K: score by K-fold CV over train+val, refit on both; 0: fit on train, early-stop on val
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 0  # 0 skips fine-tuning (Lite2 fine-tuned 2 x 550 steps: worse on val than its head)
     finetune_from_block: int = 15  # blocks below stay frozen (CPU time); BatchNorm stays frozen
@@ -58,7 +58,7 @@ class TrainConfig:
             raise ValueError(f"head_folds must be 0 or at least 2, got {self.head_folds}")
         if self.head_folds and self.finetune_epochs and self.model != "simple-cnn":
             raise ValueError("head_folds fits the head on the val split too, which fine-tuning "
-                             "and its calibration need held out: use one or the other")
+                             "and its calibration need held out: add --head_folds=0 to fine-tune")
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":

@@ -1,11 +1,11 @@
 """Train the cat / dog / other classifier, top to bottom:
 
-    data -> backbone (+ ImageNet weights) -> head on frozen features
+    data -> backbone (+ ImageNet weights) -> head on frozen features (training/head.py)
          -> fine-tuning on augmented batches -> temperature calibration
          -> test-split evaluation -> export model + its contract
 
-    python -m training.train                          # the shipped recipe: Lite2 at 260 px, head only
-    python -m training.train --model=efficientnet-lite0 --input_size=224 --finetune_epochs=2 --finetune_from_block=8
+    python -m training.train                          # the shipped recipe: Lite2 at 260 px, head by 5-fold CV
+    python -m training.train --model=efficientnet-lite0 --input_size=224 --head_folds=0 --finetune_epochs=2 --finetune_from_block=8
     python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn
 
 Everything lands in --run_dir: train.log, history.csv (learning curves),
@@ -244,7 +244,8 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
                           if "cv" in results else "the validation split"),
         "training_data": {"pets": config.pets, "others": config.others, "counts": counts,
                           "skipped_files": len(data.skipped),
-                          "split": "sha1 of file bytes: 80% train, 10% val, 10% test"},
+                          "split": "sha1 of file bytes: 80% train, 10% val, 10% test",
+                          "head_fitted_on": "train + val" if "cv" in results else "train"},
         "metrics": results,
         "stage_seconds": timings,
         "config": dataclasses.asdict(config),

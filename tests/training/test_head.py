@@ -55,7 +55,9 @@ def setup(tmp_path, monkeypatch):
     run_dir.mkdir()
 
     def config(**options) -> TrainConfig:
-        return TrainConfig(cache_dir=str(tmp_path / "cache"), run_dir=str(run_dir), **options)
+        """The plain head (no folds, no augmented copies) unless the test asks."""
+        return TrainConfig(**{"cache_dir": str(tmp_path / "cache"), "run_dir": str(run_dir),
+                              "head_folds": 0, "head_augmented_copies": 0, **options})
 
     return classifier, data, config
 
