@@ -1,13 +1,13 @@
 """Stage 1: the linear head, trained on frozen, pooled backbone features.
 
-The backbone runs once per photo (and once per mirror image) to give a
-pooled feature vector; the head is then fitted on those vectors in seconds.
-Two ways to fit it:
+The backbone runs once per view of each photo (the photo, its mirror image,
+randomly augmented copies) to give pooled feature vectors, cached on disk; the
+head is then fitted on those vectors in seconds. Two ways to fit it:
 
 - `--head_folds=0`: on the train split, early-stopped on the val split, and
   calibrated later on the full model's val logits.
 - `--head_folds=K`: the recipe is scored by K-fold cross-validation over
-  train + val (a photo and its mirror image always share a fold, and so do
+  train + val (a photo and all its views always share a fold, and so do
   identical files), and the shipped head is refitted on all of train + val.
   The out-of-fold logits are what the temperature is fitted on, and their
   figures are what runs are compared by: K times more held-out photos than
@@ -52,12 +52,13 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
     else:
         features = pooled_features(classifier, data, config)
         if config.head_folds:
-            logits, labels = cross_validate(features, data, config)
+            logits, labels = cross_validate(features, data, config, curves_path=run_dir / "history-head-fold0.csv")
             np.savez(held_out_path, logits=logits, labels=labels)
-            head = fit_head(*training_pairs(features, data, FIT_SPLITS, config), config, log_path=run_dir / "history-head.csv")
+            head = fit_head(*training_pairs(features, data, FIT_SPLITS, config), config,
+                            log_path=run_dir / "history-head.csv")
         else:
             head = fit_head(*training_pairs(features, data, ("train",), config), config,
-                            validation=(features["val"], data.labels_of("val")),
+                            validation=(features["val"], data.labels_of("val")), early_stopping=True,
                             log_path=run_dir / "history-head.csv")
         head.save_weights(weights_path)
     classifier.get_layer(HEAD_LAYER).set_weights(head.get_layer(HEAD_LAYER).get_weights())
@@ -101,7 +102,7 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
     for split in FIT_SPLITS:
         images = None  # a split's pixels are copied out of the memory map once, and only if needed
         for suffix, transform in feature_views(config).items():
-            path = folder / f"{split}{suffix}.npy"
+            path = folder / _file_name(split, suffix, config)
             if not path.exists():
                 predictor = predictor or BulkPredictor(pooled, threads=config.workers)
                 images = images if images is not None else data.subset(split)[0]
@@ -114,10 +115,15 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
 
 def features_folder(config: TrainConfig, data: CachedData) -> Path:
     """Frozen features depend on the backbone, its weights and the decoded photos only, so they
-    are cached beside the photos and shared by every run that differs only in its head.
-    (Augmented views also depend on the seed, which names their files' copy number.)"""
+    are cached beside the photos and shared by every run that differs only in its head."""
     weights = "imagenet" if config.pretrained else f"random-seed{config.seed}"
     return Path(config.cache_dir) / "features" / f"{config.model}-{weights}-{data.key}"
+
+
+def _file_name(split: str, suffix: str, config: TrainConfig) -> str:
+    """Random views depend on the seed too, so it is in their name: another --seed draws new ones."""
+    seed = f"-seed{config.seed}" if suffix.startswith("_augmented") else ""
+    return f"{split}{suffix}{seed}.npy"
 
 
 def training_pairs(features: dict[str, np.ndarray], data: CachedData, splits: tuple[str, ...],
@@ -129,10 +135,13 @@ def training_pairs(features: dict[str, np.ndarray], data: CachedData, splits: tu
     return np.concatenate(x), np.concatenate(y)
 
 
-def cross_validate(features: dict[str, np.ndarray], data: CachedData,
-                   config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: TrainConfig,
+                   curves_path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold logits of every train and val photo, each from a head that saw
-    neither the photo nor any view of it nor an identical file."""
+    neither the photo nor any view of it nor an identical file.
+
+    Fold 0's learning curves against its held-out photos go to `curves_path`.
+    """
     views = [np.concatenate([features[f"{split}{suffix}"] for split in FIT_SPLITS]) for suffix in feature_views(config)]
     photos = views[0]
     labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
@@ -142,20 +151,24 @@ def cross_validate(features: dict[str, np.ndarray], data: CachedData,
     for fold in range(config.head_folds):
         held, kept = folds == fold, folds != fold
         x, y = np.concatenate([view[kept] for view in views]), np.tile(labels[kept], len(views))
-        logits[held] = fit_head(x, y, config).predict(photos[held], batch_size=1024, verbose=0)
+        curves = {"validation": (photos[held], labels[held]), "log_path": curves_path}
+        head = fit_head(x, y, config, **(curves if fold == 0 and curves_path else {}))
+        logits[held] = head.predict(photos[held], batch_size=1024, verbose=0)
         matrix = metrics.confusion_matrix(labels[held], logits[held].argmax(axis=1), len(CLASS_NAMES))
         log.info("fold %d: %d photos held out, %d pet mistakes", fold, held.sum(), metrics.pet_mistakes(matrix))
     return logits, labels
 
 
 def fit_head(x: np.ndarray, y: np.ndarray, config: TrainConfig,
-             validation: tuple[np.ndarray, np.ndarray] | None = None, log_path: Path | None = None) -> keras.Model:
-    """A new head fitted for --head_epochs, or early-stopped on `validation` when given."""
+             validation: tuple[np.ndarray, np.ndarray] | None = None, early_stopping: bool = False,
+             log_path: Path | None = None) -> keras.Model:
+    """A new head fitted for --head_epochs, measured on `validation` after each epoch when
+    given, and then stopped early (best weights kept) if `early_stopping`."""
     head = make_pooled_head(x.shape[1], len(CLASS_NAMES), config.dropout)
     head.compile(keras.optimizers.Adam(config.head_learning_rate),
                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     callbacks = [keras.callbacks.CSVLogger(log_path)] if log_path else []
-    if validation is not None:
+    if early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True))
     head.fit(x, y, batch_size=256, epochs=config.head_epochs, validation_data=validation,
              verbose=2 if log_path else 0, callbacks=callbacks)

@@ -140,7 +140,8 @@ def _read_history(path: Path) -> dict[str, list[float]]:
 
 def plot_learning_curves(run_dir: Path, path: Path) -> bool:
     stages = [(name, _read_history(run_dir / f)) for name, f in
-              (("head on frozen features", "history-head.csv"), ("fine-tuning / training", "history.csv"))]
+              (("head, cross-validation fold 0", "history-head-fold0.csv"), ("head on frozen features", "history-head.csv"),
+               ("fine-tuning / training", "history.csv"))]
     stages = [(n, h) for n, h in stages if h.get("accuracy")]
     if not stages:
         return False
@@ -149,7 +150,7 @@ def plot_learning_curves(run_dir: Path, path: Path) -> bool:
         epochs = np.arange(1, len(history["accuracy"]) + 1)
         ax.plot(epochs, history["accuracy"], "o-", label="train")
         if np.isfinite(history.get("val_accuracy", [np.nan])).any():
-            ax.plot(epochs, history["val_accuracy"], "o-", label="validation")
+            ax.plot(epochs, history["val_accuracy"], "o-", label="held out")
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")

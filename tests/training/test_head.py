@@ -82,6 +82,12 @@ def test_augmented_copies_are_further_views_of_each_photo(setup):
     assert not np.allclose(features["train_augmented1"], features["train"])
     assert not np.allclose(features["train_augmented1"], features["train_augmented2"])  # each copy its own draw
 
+    CountingPredictor.calls = []
+    head.pooled_features(classifier, data, config(head_mirrored=False, head_augmented_copies=2))
+    assert CountingPredictor.calls == []  # cached
+    head.pooled_features(classifier, data, config(head_mirrored=False, head_augmented_copies=2, seed=7))
+    assert CountingPredictor.calls == [(6, True), (6, True), (3, True), (3, True)]  # new draws, same photos
+
 
 def test_without_mirroring_only_the_photos_are_used(setup):
     classifier, data, config = setup
@@ -165,6 +171,9 @@ def test_a_cross_validated_head_is_refitted_on_train_and_val_and_resumes(setup):
     logits, labels = head.train_head(classifier, data, settings, run_dir)
     assert logits.shape == (9, 3) and len(labels) == 9
     assert (run_dir / "head.weights.h5").exists()
+    curves = (run_dir / "history-head-fold0.csv").read_text().splitlines()
+    assert curves[0].split(",") == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert len(curves) == 2 and "NA" not in curves[1]  # one epoch, measured on fold 0's held-out photos
     weights = classifier.get_layer(HEAD_LAYER).get_weights()
 
     CountingPredictor.calls = []
