@@ -68,21 +68,22 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
     return held_out["logits"], held_out["labels"]
 
 
-def feature_views(config: TrainConfig) -> dict[str, Callable[[np.ndarray], np.ndarray] | None]:
-    """Each view of a photo that the head learns from, by name suffix, with what is done to the
-    photo's pixels first: the photo itself, its mirror image, and --head_augmented_copies random
-    augmentations (rotation, zoom, flip, shift, contrast). A mirrored or rotated cat is as much a
-    cat, and this is how a head trained on frozen features gets augmented photos."""
-    views: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {"": None}
-    if config.head_mirrored:
-        views["_mirrored"] = lambda batch: batch[:, :, ::-1]
-    for copy in range(1, config.head_augmented_copies + 1):
-        views[f"_augmented{copy}"] = _random_augmentation(config.seed + 100 * copy)
-    return views
+def view_suffixes(config: TrainConfig) -> list[str]:
+    """Each view of a photo that the head learns from, by name suffix: the photo itself (""),
+    its mirror image, and --head_augmented_copies random augmentations (rotation, zoom, flip,
+    shift, contrast). A mirrored or rotated cat is as much a cat, and this is how a head
+    trained on frozen features gets augmented photos."""
+    return ([""] + (["_mirrored"] if config.head_mirrored else [])
+            + [f"_augmented{copy}" for copy in range(1, config.head_augmented_copies + 1)])
 
 
-def _random_augmentation(seed: int) -> Callable[[np.ndarray], np.ndarray]:
-    augmenter = make_augmenter(seed)
+def _view_transform(suffix: str, config: TrainConfig) -> Callable[[np.ndarray], np.ndarray] | None:
+    """What is done to a batch's pixels before the backbone sees this view of it."""
+    if suffix == "":
+        return None
+    if suffix == "_mirrored":
+        return lambda batch: batch[:, :, ::-1]
+    augmenter = make_augmenter(config.seed + 100 * int(suffix.removeprefix("_augmented")))
     return lambda batch: keras.ops.convert_to_numpy(augmenter(batch, training=True))
 
 
@@ -101,13 +102,13 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
     features = {}
     for split in FIT_SPLITS:
         images = None  # a split's pixels are copied out of the memory map once, and only if needed
-        for suffix, transform in feature_views(config).items():
+        for suffix in view_suffixes(config):
             path = folder / _file_name(split, suffix, config)
             if not path.exists():
                 predictor = predictor or BulkPredictor(pooled, threads=config.workers)
                 images = images if images is not None else data.subset(split)[0]
                 start = time.time()
-                np.save(path, predictor.predict(images, transform=transform))
+                np.save(path, predictor.predict(images, transform=_view_transform(suffix, config)))
                 log.info("features %s%s: %d images in %.0f s", split, suffix, len(images), time.time() - start)
             features[f"{split}{suffix}"] = np.load(path)
     return features
@@ -126,13 +127,17 @@ def _file_name(split: str, suffix: str, config: TrainConfig) -> str:
     return f"{split}{suffix}{seed}.npy"
 
 
+def stacked_views(features: dict[str, np.ndarray], splits: tuple[str, ...], config: TrainConfig) -> list[np.ndarray]:
+    """One array per view, the photos' first; row i of each is the same photo of these splits."""
+    return [np.concatenate([features[f"{split}{suffix}"] for split in splits]) for suffix in view_suffixes(config)]
+
+
 def training_pairs(features: dict[str, np.ndarray], data: CachedData, splits: tuple[str, ...],
                    config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) of the photos of these splits, then of each further view of them."""
-    views = feature_views(config)
-    x = [features[f"{split}{suffix}"] for suffix in views for split in splits]
-    y = [data.labels_of(split) for _ in views for split in splits]
-    return np.concatenate(x), np.concatenate(y)
+    views = stacked_views(features, splits, config)
+    labels = np.concatenate([data.labels_of(split) for split in splits])
+    return np.concatenate(views), np.tile(labels, len(views))
 
 
 def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: TrainConfig,
@@ -142,7 +147,7 @@ def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: Tr
 
     Fold 0's learning curves against its held-out photos go to `curves_path`.
     """
-    views = [np.concatenate([features[f"{split}{suffix}"] for split in FIT_SPLITS]) for suffix in feature_views(config)]
+    views = stacked_views(features, FIT_SPLITS, config)
     photos = views[0]
     labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
     folds = np.array([fold_of(Path(path).read_bytes(), config.head_folds)

@@ -60,10 +60,20 @@ def roc_curve(scores: np.ndarray, positives: np.ndarray) -> tuple[np.ndarray, np
     return fpr, tpr, float(np.trapezoid(tpr, fpr))
 
 
+def _pet_classes(matrix: np.ndarray) -> list[int]:
+    return [c for c in range(len(matrix)) if c != OTHER]
+
+
+def pet_count(matrix: list[list[int]]) -> int:
+    """Cats and dogs in a confusion matrix (its rows are the true classes)."""
+    matrix = np.asarray(matrix)
+    return int(matrix[_pet_classes(matrix)].sum())
+
+
 def pet_mistakes(matrix: list[list[int]]) -> int:
     """Cats and dogs not given their own class (called the other pet or "other")."""
     matrix = np.asarray(matrix)
-    pets = [c for c in range(len(matrix)) if c != OTHER]
+    pets = _pet_classes(matrix)
     return int(matrix[pets].sum() - matrix[pets, pets].sum())
 
 

@@ -202,9 +202,8 @@ def held_out_mistakes(run_metrics: dict) -> str:
     out-of-fold predictions of cross-validation over train + val."""
     for key, where in (("cv", "cross-validation"), ("val", "val")):
         if key in run_metrics:
-            matrix = np.asarray(run_metrics[key]["confusion_matrix"])
-            pets = int(matrix[[c for c in range(len(matrix)) if c != metrics.OTHER]].sum())
-            return f"{metrics.pet_mistakes(matrix)} of {pets:,} ({where})"
+            matrix = run_metrics[key]["confusion_matrix"]
+            return f"{metrics.pet_mistakes(matrix)} of {metrics.pet_count(matrix):,} ({where})"
     return ""
 
 

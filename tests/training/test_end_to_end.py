@@ -24,7 +24,8 @@ def tiny_run(tmp_path, model: str, *options: str) -> dict:
 
     return main([
         f"--model={model}", "--limit_per_class=16", "--input_size=64", "--head_epochs=2",
-        "--head_folds=0", "--head_augmented_copies=0", "--finetune_epochs=1", "--scratch_epochs=1", "--steps_per_epoch=2", "--batch_size=8",
+        "--head_folds=0", "--head_augmented_copies=0", "--finetune_epochs=1", "--scratch_epochs=1",
+        "--steps_per_epoch=2", "--batch_size=8",
         f"--pets={PETS}", f"--others={OTHERS}",
         f"--run_dir={tmp_path / 'run'}", f"--cache_dir={tmp_path / 'cache'}", *options,
     ])

@@ -56,3 +56,4 @@ def test_pet_mistakes_count_pets_given_the_wrong_pet_or_other_but_not_other_erro
               [4, 5, 30]]   # "other" mistakes are not pet mistakes
     assert metrics.pet_mistakes(matrix) == 6
     assert metrics.pet_mistakes([[5, 0, 0], [0, 5, 0], [1, 1, 5]]) == 0
+    assert metrics.pet_count(matrix) == 36  # the cat and dog rows, "other" left out
