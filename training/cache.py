@@ -7,7 +7,10 @@ on every file, in parallel, and writes
     images.u8    uint8 (N, size, size, 3), memory-mapped by `load_cache`
     index.json   label, split and path of each row, plus the skipped files
 
-Later runs with the same files and size reuse it.
+A photo's split comes from a hash of its bytes, and near-copies among the
+"other" photos of one kind (`training/copies.py`) all take the split of the
+first of them, so an edited copy never lands on the other side of a split.
+Later runs with the same files and size reuse the cache.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import numpy as np
 from tqdm import tqdm
 
 from app.inference.preprocess import ImageError, preprocess
-from training.data import Example, split_of
+from training.copies import copy_groups
+from training.data import CLASS_NAMES, Example, kind_of, split_of
+
+SPLIT_RULE = "sha1 of file bytes: 80% train, 10% val, 10% test; near-copies of 'other' photos share a split"
 
 
 @dataclass
@@ -45,9 +51,14 @@ class CachedData:
     def paths_of(self, split: str) -> list[str]:
         return [self.paths[i] for i in np.flatnonzero(self.splits == split)]
 
+    def kinds_of(self, split: str) -> np.ndarray:
+        """cat, dog, or the kind of "other" (`training.data.kind_of`) of each photo of the split."""
+        rows = np.flatnonzero(self.splits == split)
+        return np.array([kind_of(self.paths[i], self.labels[i]) for i in rows], dtype=str)
+
 
 def _fingerprint(examples: list[Example], size: int) -> str:
-    digest = hashlib.sha1(str(size).encode())
+    digest = hashlib.sha1(f"{size}|{SPLIT_RULE}".encode())
     for example in examples:
         stat = example.path.stat()
         digest.update(f"{example.path}|{stat.st_size}|{example.label}".encode())
@@ -85,12 +96,26 @@ def build_cache(examples: list[Example], cache_root: Path, size: int, workers: i
                 continue
             images[len(kept)] = pixels
             kept.append({"path": str(example.path), "label": example.label, "split": split})
+    keep_copies_together(kept, images)
     images.flush()
     del images
     _shrink_to(partial, cache_dir / "images.u8", len(kept), size)
     index = {"size": size, "rows": kept, "skipped": skipped}
     (cache_dir / "index.json").write_text(json.dumps(index))
     return load_cache(cache_dir)
+
+
+def keep_copies_together(rows: list[dict], images: np.ndarray) -> None:
+    """Give every near-copy among the "other" photos of one kind its group's first split."""
+    other = CLASS_NAMES.index("other")
+    by_kind: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        if row["label"] == other:
+            by_kind.setdefault(kind_of(row["path"], other), []).append(i)
+    for members in by_kind.values():
+        groups = copy_groups(images[members])
+        for member, first in zip(members, groups):
+            rows[member]["split"] = rows[members[first]]["split"]
 
 
 def _shrink_to(partial: Path, final: Path, rows: int, size: int) -> None:

@@ -22,7 +22,7 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 class TrainConfig:
     # data
     pets: list[str] = field(default_factory=lambda: [str(SHARED / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
-    others: list[str] = field(default_factory=lambda: [str(SHARED / "not-pets")])  # folders of "neither" photos
+    others: list[str] = field(default_factory=lambda: [str(SHARED / "not-pets"), str(SHARED / "everyday")])  # "neither" photos
     limit_per_class: int = 0  # 0 = all; a few dozen for smoke tests
     input_size: int = INPUT_SIZE  # pixels, square; Lite2's ImageNet resolution (300 measured worse on val)
     workers: int = 2  # decoding processes / TF threads
@@ -37,6 +37,7 @@ class TrainConfig:
     head_mirrored: bool = True  # also train the head on features of the mirrored photos
     head_augmented_copies: int = 2  # features of this many randomly augmented copies of each photo, too
     head_folds: int = 5  # K: score by K-fold CV over train+val, refit on both; 0: fit on train, early-stop on val
+    imagenet_fusion: bool = True  # combine the head with the backbone's ImageNet classifier (training/fusion.py)
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 0  # 0 skips fine-tuning (Lite2 fine-tuned 2 x 550 steps: worse on val than its head)
     finetune_from_block: int = 15  # blocks below stay frozen (CPU time); BatchNorm stays frozen

@@ -60,6 +60,22 @@ def find_other_examples(folder: Path) -> list[Example]:
     return [Example(p, CLASS_NAMES.index("other")) for p in _image_files(Path(folder))]
 
 
+def kind_of(path: str | Path, label: int) -> str:
+    """What a photo shows, for holding whole kinds out: "cat" or "dog" for pets, and for
+    "other" the file name's prefix (`car.12.jpg` -> "car"), so that the people of two
+    folders are one kind. A file without a prefix is its folder's kind."""
+    if CLASS_NAMES[label] != "other":
+        return CLASS_NAMES[label]
+    name = Path(path).name
+    return name.split(".", 1)[0].lower() if name.count(".") >= 2 else Path(path).parent.name.lower()
+
+
+def kind_folds(kinds: list[str], folds: int) -> dict[str, int]:
+    """Each kind of "other" to one cross-validation fold, round robin in name order, so
+    every fold holds a few whole kinds out and every kind is held out exactly once."""
+    return {kind: i % folds for i, kind in enumerate(sorted(set(kinds)))}
+
+
 def split_of(content: bytes, val_percent: int = 10, test_percent: int = 10) -> str:
     """train / val / test from a hash of the file's bytes.
 

@@ -118,3 +118,20 @@ def test_folds_follow_content_and_are_balanced():
     assert np.bincount(folds, minlength=5).min() > 900  # about 1000 each
     in_val = np.array([split_of(c) == "val" for c in contents])
     assert len(set(folds[in_val])) == 5  # folds cut across splits, not along them
+
+
+def test_a_photo_s_kind_is_its_class_or_its_name_s_prefix(tmp_path):
+    from training.data import kind_of
+
+    assert kind_of("/x/not-pets/person.12.jpg", OTHER) == kind_of("/y/everyday/person.3.jpg", OTHER) == "person"
+    assert kind_of("/x/not-pets/Golf_Ball.1.jpg", OTHER) == "golf_ball"
+    assert kind_of("/x/raccoons/123.jpg", OTHER) == "raccoons"  # no prefix: the folder says what it is
+    assert kind_of("/x/PetImages/Cat/1.jpg", CAT) == "cat" and kind_of("/x/train/dog.1.jpg", DOG) == "dog"
+
+
+def test_every_kind_is_held_out_in_exactly_one_fold():
+    from training.data import kind_folds
+
+    folds = kind_folds(["tench", "car", "person", "car", "scene", "flower", "church"], 3)
+    assert sorted(folds) == ["car", "church", "flower", "person", "scene", "tench"]
+    assert sorted(np.bincount(list(folds.values())).tolist()) == [2, 2, 2]
