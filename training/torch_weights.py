@@ -7,8 +7,8 @@ protocol and sys info; then the state dict pickle, whose tensors point at
 storages by key; then the list of keys; then each storage as an int64 element
 count followed by its raw little-endian bytes.
 
-Only plain tensors and OrderedDicts are allowed through the unpickler, so a
-weights file cannot run code.
+Every record goes through the same restricted unpickler, which lets only plain
+values, tensors and OrderedDicts through, so a weights file cannot run code.
 """
 
 from __future__ import annotations
@@ -66,13 +66,13 @@ class _Unpickler(pickle.Unpickler):
 def load_state_dict(path: Path) -> dict[str, np.ndarray]:
     """name -> array for every tensor of a legacy-format state dict."""
     with open(path, "rb") as f:
-        magic = pickle.load(f)
+        magic = _Unpickler(f).load()
         if magic != _LEGACY_MAGIC:
             raise ValueError(f"{path}: not a legacy torch.save file (zip-format checkpoints are not supported)")
-        pickle.load(f)  # protocol version
-        pickle.load(f)  # sys info (endianness, type sizes)
+        _Unpickler(f).load()  # protocol version
+        _Unpickler(f).load()  # sys info (endianness, type sizes)
         refs = _Unpickler(f).load()
-        keys = pickle.load(f)
+        keys = _Unpickler(f).load()
         dtypes = {ref.key: ref.dtype for ref in refs.values()}
         storages = {}
         for key in keys:
