@@ -5,7 +5,7 @@ SERVE_ENV := .venv
 TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite2
 
-.PHONY: serve test browser bench soak fuzz train train-baseline convert report clean
+.PHONY: serve test browser apache-bench bench soak fuzz train train-baseline convert report clean
 
 $(SERVE_ENV)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_ENV)
@@ -56,13 +56,17 @@ report: $(TRAIN_ENV)/.installed
 	$(TRAIN_ENV)/bin/python -m training.report --run_dir=$(RUN) --baseline_dir var/runs/simple-cnn --output=app/model
 
 ## bench: speed and footprint, written to BENCHMARKS.md and benchmarks/results.json (about 10 minutes)
-bench: $(TRAIN_ENV)/.installed
-	@command -v ab >/dev/null || apt-get install -y -qq apache2-utils >/dev/null
+bench: $(TRAIN_ENV)/.installed apache-bench
 	$(TRAIN_ENV)/bin/python -m benchmarks.run --run_dir=$(RUN)
 
 ## soak: 32 clients for 60 s plus a 10,000-request memory check, on loopback
-soak: $(TRAIN_ENV)/.installed
+soak: $(TRAIN_ENV)/.installed apache-bench
 	$(TRAIN_ENV)/bin/python -m benchmarks.soak
+
+# ab (Apache Bench) drives the HTTP load of bench and soak; Debian's apache2-utils has it
+apache-bench:
+	@command -v ab >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apache2-utils >/dev/null; }
 
 ## fuzz: a longer property-based run of decoding and preprocessing
 fuzz: $(TRAIN_ENV)/.installed
