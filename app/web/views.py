@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from app.inference.model import Classifier, get_classifier
 from app.inference.service import Upload, classify
@@ -72,12 +72,12 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     return JsonResponse(answer, status=status)
 
 
-@require_GET
+@require_safe  # GET, and HEAD for uptime monitors that probe with it
 def api_model(request: HttpRequest) -> JsonResponse:
     return JsonResponse(classifier().describe())
 
 
-@require_GET
+@require_safe  # GET, and HEAD for uptime monitors that probe with it
 def api_openapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi_document(settings.MAX_FILES_PER_REQUEST, settings.MAX_UPLOAD_BYTES))
 
@@ -90,18 +90,18 @@ def page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status, answer = _predict(request, heatmaps=True)
         context["answer"] = answer
-    elif request.method != "GET":
-        return HttpResponse("Method not allowed", status=405, headers={"Allow": "GET, POST"})
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponse("Method not allowed", status=405, headers={"Allow": "GET, HEAD, POST"})
     return render(request, "web/index.html", context, status=status)
 
 
-@require_GET
+@require_safe  # GET, and HEAD for uptime monitors that probe with it
 def healthz(request: HttpRequest) -> JsonResponse:
     """Alive: the process answers HTTP."""
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@require_safe  # GET, and HEAD for uptime monitors that probe with it
 def readyz(request: HttpRequest) -> JsonResponse:
     """Ready: the model is loaded and has answered a warm-up prediction."""
     try:

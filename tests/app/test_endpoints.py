@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import override_settings
 
 from app.web.views import classifier
@@ -59,3 +60,11 @@ def test_probes_answer_any_host_and_plain_http(client):
         assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").status_code == 200
         assert client.get("/readyz", HTTP_HOST="127.0.0.1").status_code == 200
         assert client.get("/", HTTP_HOST="10.0.0.7:8000").status_code == 400  # everything else is checked
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/readyz", "/api/v1/model", "/api/v1/openapi.json"])
+def test_head_answers_like_get_without_a_body(client, path):
+    get, head = client.get(path), client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head["Content-Type"] == get["Content-Type"]
+    assert head.content == b""
