@@ -39,19 +39,20 @@ def load_photos(paths: list[str], size: int) -> np.ndarray:
     return np.stack([preprocess(Path(p).read_bytes(), size) for p in paths])
 
 
-def training_paths(run_dir: Path, size: int) -> list[str]:
-    """Photos of the run's training split (calibration must never see the test split)."""
+def training_paths(run_dir: Path) -> list[str]:
+    """Photos of the run's training split (calibration must never see the test split),
+    from the decoded-photo cache the run recorded it was trained on."""
     from training.cache import load_cache
 
-    cache_root = Path(json.loads((run_dir / "contract.json").read_text())["config"]["cache_dir"])
-    newest = max(cache_root.glob(f"{size}px-*"), key=lambda p: p.stat().st_mtime)
-    return load_cache(newest).paths_of("train")
+    cache = Path(json.loads((run_dir / "data.json").read_text())["cache"])
+    return load_cache(cache).paths_of("train")
 
 
 # Layers after the backbone (training/models/classifier.py and the export graph) stay
 # float32: they cost nothing, and an 8-bit softmax would give probabilities in steps
 # of 1/255 that do not even sum to 1.
-FLOAT_LAYERS = ("head", "logits", "temperature", "probabilities", "class_map")
+FLOAT_LAYERS = ("head", "logits", "temperature", "probabilities", "class_map", "pooled", "imagenet_fc",
+                "imagenet_groups", "fusion_inputs", "fusion", "fusion_map", "imagenet_probabilities")
 
 
 def head_nodes(model: onnx.ModelProto) -> list[str]:
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     fp32 = Classifier(model_path, threads=1)
     size = fp32.input_size
     test = np.load(run_dir / "predictions-test.npz")
-    train_paths = training_paths(run_dir, size)
+    train_paths = training_paths(run_dir)
     rng = np.random.default_rng(0)
     calibration = load_photos(list(rng.choice(train_paths, args.calibration_images, replace=False)), size)
     quantize(model_path, int8_path, calibration)

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets"
 PETS = DATASETS / "dogs-vs-cats" / "train"
 OTHERS = DATASETS / "not-pets"
+EVERYDAY = DATASETS / "everyday"
 SHIPPED_MODEL = ROOT / "app" / "model" / "catsdogs.onnx"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings")
@@ -47,10 +48,12 @@ def client():
 CAT_PHOTOS = ["cat.1.jpg", "cat.2.jpg", "cat.3.jpg"]
 DOG_PHOTOS = ["dog.1.jpg", "dog.2.jpg", "dog.3.jpg"]
 OTHER_PHOTOS = ["car.1.jpg", "church.1.jpg", "flower.1.jpg"]
+# People and clothes from everyday/, in the test split (never trained on): what users upload first.
+EVERYDAY_PHOTOS = ["person.120.jpg", "person.231.jpg", "clothing.102.jpg", "clothing.204.jpg"]
 
 
 def photo(name: str) -> bytes:
-    folder = OTHERS if name.split(".")[0] not in ("cat", "dog") else PETS
+    folder = PETS if name.split(".")[0] in ("cat", "dog") else EVERYDAY if name in EVERYDAY_PHOTOS else OTHERS
     return (folder / name).read_bytes()
 
 

@@ -36,10 +36,15 @@ class BulkPredictor:
 
         `transform` (float32 batch -> float32 batch) changes each batch first: a mirror, an augmentation.
         """
+        return self.predict_all(images, batch_size, transform)[0]
+
+    def predict_all(self, images: np.ndarray, batch_size: int = 32,
+                    transform: Callable[[np.ndarray], np.ndarray] | None = None) -> list[np.ndarray]:
+        """Like `predict`, but every output of the model, in order."""
         outputs = []
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size].astype(np.float32)
             if transform is not None:
                 batch = np.ascontiguousarray(transform(batch), dtype=np.float32)
-            outputs.append(self.session.run(None, {self.input_name: batch})[0])
-        return np.concatenate(outputs)
+            outputs.append(self.session.run(None, {self.input_name: batch}))
+        return [np.concatenate(parts) for parts in zip(*outputs)]

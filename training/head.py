@@ -7,11 +7,14 @@ head is then fitted on those vectors in seconds. Two ways to fit it:
 - `--head_folds=0`: on the train split, early-stopped on the val split, and
   calibrated later on the full model's val logits.
 - `--head_folds=K`: the recipe is scored by K-fold cross-validation over
-  train + val (a photo and all its views always share a fold, and so do
-  identical files), and the shipped head is refitted on all of train + val.
-  The out-of-fold logits are what the temperature is fitted on, and their
-  figures are what runs are compared by: K times more held-out photos than
-  the val split alone, so one photo's luck matters K times less.
+  train + val, and the shipped head is refitted on all of train + val.
+  Cats and dogs go to folds by a hash of their file (a photo, all its views
+  and identical files share a fold); "other" photos go to folds by kind, so
+  each fold holds whole kinds of things out (leave-kinds-out): the head that
+  scores a photo of people has never seen people. The out-of-fold logits are
+  what the fusion and the temperature are fitted on, and their figures are
+  what runs are compared by: K times more held-out photos than the val split
+  alone, and "other" judged on kinds the head never saw.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -29,19 +33,41 @@ from training.augment import make_augmenter
 from training.bulk_predict import BulkPredictor
 from training.cache import CachedData
 from training.config import TrainConfig
-from training.data import CLASS_NAMES, fold_of
+from training.data import CLASS_NAMES, fold_of, kind_folds
+from training.fusion import imagenet_logits
 from training.models.classifier import HEAD_LAYER, make_pooled_head
 
 log = logging.getLogger("training")
 FIT_SPLITS = ("train", "val")  # what cross-validation may use; the test split never
 
 
-def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
-               run_dir: Path) -> tuple[np.ndarray, np.ndarray] | None:
+@dataclass
+class HeldOut:
+    """Every train and val photo scored by a head that never saw it (nor, for "other", its kind)."""
+    logits: np.ndarray  # (N, 3) the head's out-of-fold logits
+    labels: np.ndarray  # (N,)
+    folds: np.ndarray  # (N,) the fold each photo was held out in
+    kinds: np.ndarray  # (N,) str: cat, dog, or the kind of "other"
+    paths: np.ndarray  # (N,) str
+    imagenet_logits: np.ndarray | None = None  # (N, 1000) the backbone's own ImageNet classifier
+
+    def save(self, path: Path) -> None:
+        arrays = {k: v for k, v in vars(self).items() if v is not None}
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> "HeldOut":
+        saved = np.load(path)
+        return cls(**{k: saved[k] for k in saved.files})
+
+
+def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, run_dir: Path,
+               imagenet_head: tuple[np.ndarray, np.ndarray] | None = None) -> HeldOut | None:
     """Fit the head and copy it into the classifier.
 
-    Returns the out-of-fold (logits, labels) when cross-validated, else None.
-    A finished head (and its out-of-fold logits) is reused on a rerun.
+    Returns the out-of-fold scores when cross-validated (with the ImageNet logits of
+    the same photos when `imagenet_head` is given), else None. A finished head (and
+    its out-of-fold scores) is reused on a rerun.
     """
     weights_path, held_out_path = run_dir / "head.weights.h5", run_dir / "head-out-of-fold.npz"
     channels = classifier.get_layer(HEAD_LAYER).input.shape[-1]
@@ -52,8 +78,11 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
     else:
         features = pooled_features(classifier, data, config)
         if config.head_folds:
-            logits, labels = cross_validate(features, data, config, curves_path=run_dir / "history-head-fold0.csv")
-            np.savez(held_out_path, logits=logits, labels=labels)
+            held_out = cross_validate(features, data, config, curves_path=run_dir / "history-head-fold0.csv")
+            if imagenet_head is not None:
+                held_out.imagenet_logits = imagenet_logits(stacked_views(features, FIT_SPLITS, config)[0],
+                                                           imagenet_head)
+            held_out.save(held_out_path)
             head = fit_head(*training_pairs(features, data, FIT_SPLITS, config), config,
                             log_path=run_dir / "history-head.csv")
         else:
@@ -62,10 +91,7 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig,
                             log_path=run_dir / "history-head.csv")
         head.save_weights(weights_path)
     classifier.get_layer(HEAD_LAYER).set_weights(head.get_layer(HEAD_LAYER).get_weights())
-    if not config.head_folds:
-        return None
-    held_out = np.load(held_out_path)
-    return held_out["logits"], held_out["labels"]
+    return HeldOut.load(held_out_path) if config.head_folds else None
 
 
 def view_suffixes(config: TrainConfig) -> list[str]:
@@ -140,18 +166,29 @@ def training_pairs(features: dict[str, np.ndarray], data: CachedData, splits: tu
     return np.concatenate(views), np.tile(labels, len(views))
 
 
+def cross_validation_folds(data: CachedData, splits: tuple[str, ...], folds: int) -> np.ndarray:
+    """The fold of every photo of these splits: pets by a hash of their file, "other"
+    photos by their kind, so a fold holds whole kinds out (and near-copies, which share
+    a kind, stay together)."""
+    kinds = np.concatenate([data.kinds_of(split) for split in splits])
+    by_kind = kind_folds([k for k in kinds if k not in ("cat", "dog")], folds)
+    paths = [path for split in splits for path in data.paths_of(split)]
+    return np.array([by_kind[kind] if kind in by_kind else fold_of(Path(path).read_bytes(), folds)
+                     for kind, path in zip(kinds, paths)])
+
+
 def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: TrainConfig,
-                   curves_path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   curves_path: Path | None = None) -> HeldOut:
     """Out-of-fold logits of every train and val photo, each from a head that saw
-    neither the photo nor any view of it nor an identical file.
+    neither the photo nor any view of it nor an identical file, nor for "other"
+    any photo of its kind.
 
     Fold 0's learning curves against its held-out photos go to `curves_path`.
     """
     views = stacked_views(features, FIT_SPLITS, config)
     photos = views[0]
     labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
-    folds = np.array([fold_of(Path(path).read_bytes(), config.head_folds)
-                      for split in FIT_SPLITS for path in data.paths_of(split)])
+    folds = cross_validation_folds(data, FIT_SPLITS, config.head_folds)
     logits = np.zeros((len(labels), len(CLASS_NAMES)), np.float32)
     for fold in range(config.head_folds):
         held, kept = folds == fold, folds != fold
@@ -160,8 +197,10 @@ def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: Tr
         head = fit_head(x, y, config, **(curves if fold == 0 and curves_path else {}))
         logits[held] = head.predict(photos[held], batch_size=1024, verbose=0)
         matrix = metrics.confusion_matrix(labels[held], logits[held].argmax(axis=1), len(CLASS_NAMES))
-        log.info("fold %d: %d photos held out, %d pet mistakes", fold, held.sum(), metrics.pet_mistakes(matrix))
-    return logits, labels
+        log.info("fold %d: %d photos held out, %d pet mistakes, 'other' recall %.4f", fold, held.sum(),
+                 metrics.pet_mistakes(matrix), matrix[-1, -1] / max(matrix[-1].sum(), 1))
+    return HeldOut(logits, labels, folds, np.concatenate([data.kinds_of(split) for split in FIT_SPLITS]),
+                   np.array([path for split in FIT_SPLITS for path in data.paths_of(split)]))
 
 
 def fit_head(x: np.ndarray, y: np.ndarray, config: TrainConfig,

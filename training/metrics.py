@@ -98,3 +98,22 @@ def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
     }
+
+
+def by_kind(predicted: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> dict:
+    """"Other" recall for each kind of "other" photo, and what happened to the pets:
+    the figures by which recipes are judged on kinds held out of training."""
+    other = labels == OTHER
+    recall = {str(kind): float((predicted[kinds == kind] == OTHER).mean()) for kind in sorted(set(kinds[other]))}
+    pets = ~other
+    return {
+        "other_recall_by_kind": recall,
+        "other_count_by_kind": {kind: int((kinds == kind).sum()) for kind in recall},
+        "other_recall": float((predicted[other] == OTHER).mean()) if other.any() else None,
+        "other_recall_mean_of_kinds": float(np.mean(list(recall.values()))) if recall else None,
+        "other_recall_worst_kind": min(recall.values()) if recall else None,
+        "pets": int(pets.sum()),
+        "pets_called_other": float((predicted[pets] == OTHER).mean()) if pets.any() else None,
+        "pet_mistakes": int((predicted[pets] != labels[pets]).sum()),
+        "cat_vs_dog_accuracy": float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
+    }

@@ -2,11 +2,12 @@
 
     python -m training.report --run_dir var/runs/lite0 --baseline_dir var/runs/simple-cnn --output app/model
 
-Reads the run's contract.json, predictions-test.npz and learning curves, then
-writes into --output: MODEL_CARD.md, metrics.json (headline figures and the
-targets, met or not) and report/*.png (confusion matrix, ROC curves,
-reliability diagram, learning curves, misclassified photos). Prints the
-targets table.
+Reads the run's contract.json, predictions-test.npz, predictions-held-out.npz
+and learning curves, then writes into --output: MODEL_CARD.md, metrics.json
+(headline figures and the targets, met or not) and report/*.png (confusion
+matrix, ROC curves, reliability diagram, learning curves, misclassified
+photos, the worst mistakes on kinds held out of training). Prints the targets
+table.
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ TARGETS = (
     ("cats and dogs called 'other'", "pets_called_other", "<=", 0.005),
     ("expected calibration error", "ece", "<=", 0.02),
 )
-MAX_ONNX_MB = 20.0
+MAX_ONNX_MB = 25.0
+# "other" must hold for kinds of things the model never trained on: judged on the
+# held-out kinds of cross-validation. Name, kind (None: all held-out kinds), goal.
+KIND_TARGETS = (
+    ("'other' recall, people held out", "person", 0.97),
+    ("'other' recall, clothing held out", "clothing", 0.97),
+    ("'other' recall, scenes held out", "scene", 0.97),
+    ("'other' recall, all held-out kinds", None, 0.90),
+)
+SHIPPED_RECIPE = "head fused with ImageNet"
 
 
 def load_run(run_dir: Path) -> tuple[dict, dict]:
@@ -67,6 +77,16 @@ def check_targets(test: dict, onnx_mb: float | None) -> list[dict]:
     rows = [_target_row(name, test[key], op, threshold, "fraction") for name, key, op, threshold in TARGETS]
     if onnx_mb is not None:
         rows.append(_target_row("ONNX file size (MB)", onnx_mb, "<=", MAX_ONNX_MB, "MB"))
+    return rows
+
+
+def check_kind_targets(held_out: dict) -> list[dict]:
+    """The "neither" targets on held-out kinds, and pets called "other" on held-out pets."""
+    recall = {**held_out["other_recall_by_kind"], None: held_out["other_recall"]}
+    rows = [_target_row(name, recall[kind], ">=", goal, "fraction")
+            for name, kind, goal in KIND_TARGETS if recall.get(kind) is not None]
+    rows.append(_target_row("cats and dogs called 'other' (held out)", held_out["pets_called_other"], "<=",
+                            0.005, "fraction"))
     return rows
 
 
@@ -160,11 +180,13 @@ def plot_learning_curves(run_dir: Path, path: Path) -> bool:
 
 
 def contact_sheet(predictions: dict, names: list[str], path: Path, tile: int = 128, columns: int = 8,
-                  limit: int = 48) -> int:
-    """The misclassified test photos, worst first, captioned 'true -> predicted (confidence)'."""
+                  limit: int = 48, only_label: int | None = None) -> int:
+    """The misclassified photos (of one true class, if `only_label`), worst first, captioned
+    'true>predicted confidence'. Returns how many were misclassified in all."""
     probabilities, labels, paths = predictions["probabilities"], predictions["labels"], predictions["paths"]
     predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
+    wrong = np.flatnonzero((predicted != labels) & ((labels == only_label) if only_label is not None else True))
+    count = len(wrong)
     wrong = wrong[np.argsort(-probabilities[wrong].max(axis=1))][:limit]
     if len(wrong) == 0:
         return 0
@@ -179,7 +201,7 @@ def contact_sheet(predictions: dict, names: list[str], path: Path, tile: int = 1
         caption = f"{names[labels[i]]}>{names[predicted[i]]} {probabilities[i].max():.2f}"
         cv2.putText(sheet, caption, (x + 2, y + tile + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.imwrite(str(path), sheet)
-    return int((predicted != labels).sum())
+    return count
 
 
 # --- the model card -------------------------------------------------------------
@@ -219,8 +241,36 @@ def comparison_rows(runs: dict[str, dict]) -> list[str]:
     return lines
 
 
+def held_out_kinds_rows(comparison: dict[str, dict]) -> list[str]:
+    """One column per way of answering, one row per held-out kind of "other", then the pets."""
+    recipes = list(comparison)
+    kinds = list(next(iter(comparison.values()))["other_recall_by_kind"])
+    counts = next(iter(comparison.values()))["other_count_by_kind"]
+    lines = ["| held out | photos | " + " | ".join(recipes) + " |", "|---|---|" + "---|" * len(recipes)]
+    for kind in kinds:
+        lines.append(f"| {kind} | {counts[kind]:,} | " + " | ".join(
+            _pct(comparison[r]["other_recall_by_kind"][kind]) for r in recipes) + " |")
+    first = comparison[recipes[0]]
+    other_count = sum(counts.values())
+    rows = (("**all kinds ('other' recall)**", f"{other_count:,}", lambda f: _pct(f["other_recall"])),
+            ("mean of kinds", "", lambda f: _pct(f["other_recall_mean_of_kinds"])),
+            ("worst kind", "", lambda f: _pct(f["other_recall_worst_kind"])),
+            ("cats and dogs called 'other'", f"{first['pets']:,}", lambda f: _pct(f["pets_called_other"])),
+            ("pet mistakes (wrong pet or 'other')", "", lambda f: str(f["pet_mistakes"])),
+            ("log loss", "", lambda f: f"{f['log_loss']:.4f}" if "log_loss" in f else "n/a"))
+    for name, photos, show in rows:
+        lines.append(f"| {name} | {photos} | " + " | ".join(show(comparison[r]) for r in recipes) + " |")
+    return lines
+
+
+def kinds_on_test_rows(by_kind: dict) -> list[str]:
+    counts = by_kind["other_count_by_kind"]
+    return ["| kind (test split) | photos | 'other' recall |", "|---|---|---|",
+            *[f"| {kind} | {counts[kind]} | {_pct(recall)} |" for kind, recall in by_kind["other_recall_by_kind"].items()]]
+
+
 def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs: dict, errors: int,
-               has_curves: bool) -> str:
+               has_curves: bool, held_out_errors: int = 0) -> str:
     test = contract["metrics"]["test"]
     names = contract["class_names"]
     matrix = test["confusion_matrix"]
@@ -258,6 +308,26 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
               "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for name, row in zip(names, matrix):
         lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+    if "test_by_kind" in contract["metrics"]:
+        lines += ["", "'Other' on the test split, by kind (every kind here was also in training):", "",
+                  *kinds_on_test_rows(contract["metrics"]["test_by_kind"])]
+    comparison = contract["metrics"].get("held_out_kinds")
+    if comparison:
+        folds = contract["config"]["head_folds"]
+        where = (f"Cross-validation can: in each of its {folds} folds, whole kinds of 'other' are held out "
+                 "(every photo of people, say) along with a share of the pets, and the head that scores them "
+                 "never saw one." if folds else
+                 "Without cross-validation only the val split is held out, and its kinds were in training too.")
+        lines += ["", "## 'Neither' on kinds of things never trained on", "",
+                  "The test split shares its kinds with training, so it cannot say how the model meets things "
+                  f"it has never seen. {where} The fusion with ImageNet is judged on the same photos, fitted "
+                  "without the fold it scores. Each column is one way of answering:", "",
+                  *held_out_kinds_rows(comparison), "",
+                  "The rule, set before the figures were seen: ship the way with the highest 'other' recall "
+                  "over all held-out kinds, provided it calls at most 0.5% of held-out pets 'other'.", ""]
+        if held_out_errors:
+            lines += [f"The worst of the {held_out_errors} held-out 'other' photos called cat or dog by the "
+                      "shipped model, most confident first:", "", "![held-out mistakes](report/held-out-other-mistakes.jpg)", ""]
     lines += ["", "## Compared with the original design", "", *comparison_rows(runs), "",
               "`simple-cnn` is the original project's design (convolution and max-pooling blocks, a dense "
               "layer, dropout, trained from scratch with rotation / zoom / flip augmentation); the "
@@ -279,14 +349,17 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
         f"- Cats and dogs: {', '.join(contract['training_data']['pets'])} (Kaggle Dogs vs. Cats, 2013; "
         "photos resized to 200x200 before they reached us).",
         f"- Other: {', '.join(contract['training_data']['others'])} (natural-images and Imagenette: "
-        "airplanes, cars, flowers, fruit, motorbikes, people and 9 ImageNet classes).",
+        "airplanes, cars, flowers, fruit, motorbikes, people and 9 ImageNet classes; everyday: people, "
+        "clothing and scenes).",
         f"- Split: {contract['training_data']['split']}; counts {json.dumps(counts)}; "
         f"{contract['training_data']['skipped_files']} unreadable files skipped.",
         "",
         "## Limits",
         "",
-        "- \"Other\" was learnt from 15 kinds of things. Animals that are neither cats nor dogs (foxes, "
-        "rabbits, big cats) were never shown as negatives and may be called cat or dog.",
+        "- \"Other\" was learnt from 17 kinds of things, and is backed by the ImageNet classifier's view of "
+        "1,000 kinds. Animals that look like cats or dogs (foxes, raccoons, big cats) were never shown as "
+        "negatives; ImageNet tells many of them apart, not all.",
+        "- Pets were measured on Kaggle's collection only; pets photographed elsewhere may fare worse.",
         "- The training photos are squashed to a square; very wide or tall photos are squashed the same way.",
         "- Cartoons, drawings and photos with both a cat and a dog are outside what was measured.",
         "",
@@ -337,19 +410,32 @@ def main(argv: list[str] | None = None) -> int:
     plot_reliability(probabilities, labels, output / "report" / "reliability.png")
     has_curves = plot_learning_curves(run_dir, output / "report" / "learning-curves.png")
     errors = contact_sheet(predictions, names, output / "report" / "misclassified.jpg")
+    if "kinds" in predictions:
+        contract["metrics"]["test_by_kind"] = metrics.by_kind(probabilities.argmax(axis=1), labels,
+                                                              predictions["kinds"])
+    held_out_errors = 0
+    if (run_dir / "predictions-held-out.npz").exists():
+        held_out = dict(np.load(run_dir / "predictions-held-out.npz"))
+        held_out_errors = contact_sheet(held_out, names, output / "report" / "held-out-other-mistakes.jpg",
+                                        only_label=names.index("other"))
 
     onnx_mb = onnx_path.stat().st_size / 1e6 if onnx_path.exists() else None
     targets = check_targets(contract["metrics"]["test"], onnx_mb)
+    comparison = contract["metrics"].get("held_out_kinds", {})
+    if SHIPPED_RECIPE in comparison:
+        targets += check_kind_targets(comparison[SHIPPED_RECIPE])
     runs = {contract["architecture"] + " (shipped)": contract}
     for extra in args.baseline_dir:
         if (Path(extra) / "contract.json").exists():
             other = json.loads((Path(extra) / "contract.json").read_text())
             runs[f"{other['architecture']} ({Path(extra).name})"] = other
     runs.update(earlier_runs(Path(args.earlier)))
-    (output / "MODEL_CARD.md").write_text(model_card(contract, targets, runs, aucs, errors, has_curves))
+    (output / "MODEL_CARD.md").write_text(model_card(contract, targets, runs, aucs, errors, has_curves,
+                                                     held_out_errors))
     (output / "metrics.json").write_text(json.dumps(
         {"model": contract["name"], "version": contract["version"], "evaluated": evaluated,
-         "test": contract["metrics"]["test"],
+         "test": contract["metrics"]["test"], "test_by_kind": contract["metrics"].get("test_by_kind"),
+         "held_out_kinds": comparison,
          "roc_auc": aucs, "targets": targets,
          "compared": {k: v["metrics"]["test"] for k, v in runs.items()}}, indent=2))
 

@@ -1,7 +1,8 @@
 """Train the cat / dog / other classifier, top to bottom:
 
     data -> backbone (+ ImageNet weights) -> head on frozen features (training/head.py)
-         -> fine-tuning on augmented batches -> temperature calibration
+         -> fine-tuning on augmented batches -> fusion with the backbone's ImageNet
+         classifier (training/fusion.py) -> temperature calibration
          -> test-split evaluation -> export model + its contract
 
     python -m training.train                          # the shipped recipe: Lite2 at 260 px, head by 5-fold CV
@@ -37,8 +38,11 @@ from training.augment import make_augmenter  # noqa: E402
 from training.bulk_predict import BulkPredictor  # noqa: E402
 from training.cache import CachedData, build_cache  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
+from training.cache import SPLIT_RULE  # noqa: E402
 from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  # noqa: E402
-from training.head import train_head  # noqa: E402
+from training.fusion import (IMAGENET_CATS, IMAGENET_DOGS, Fusion, fit_fusion, imagenet_class_names,  # noqa: E402
+                             imagenet_gate, nested_fusion_logits)
+from training.head import HeldOut, cross_validation_folds, train_head  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
 from training.models.classifier import make_classifier, make_export_model, make_logits_and_map  # noqa: E402
 from training.torch_weights import load_state_dict  # noqa: E402
@@ -60,29 +64,35 @@ def main(argv: list[str] | None = None) -> dict:
 
     with _stage("data", timings):
         data = load_data(config)
-    classifier = build_classifier(config)
+    # where this run's photos are on this machine, for later steps (int8 calibration); not published
+    (run_dir / "data.json").write_text(json.dumps({"cache": str(Path(config.cache_dir).resolve() / data.key)}))
+    classifier, imagenet = build_classifier(config)
 
     held_out, held_out_name = None, "val"
     if config.model != "simple-cnn":
         with _stage("head", timings):
-            held_out = train_head(classifier, data, config, run_dir)  # out-of-fold (logits, labels) or None
+            held_out = train_head(classifier, data, config, run_dir, imagenet)  # out-of-fold scores or None
             held_out_name = "val" if held_out is None else "cv"
     with _stage("fit", timings):
         fit_on_augmented_batches(classifier, data, config, run_dir)
 
     with _stage("calibrate", timings):
         # what the app will run, converted once for calibration and test
-        scorer = BulkPredictor(make_logits_and_map(classifier, config.mirror_average), threads=config.workers)
+        scorer = BulkPredictor(make_logits_and_map(classifier, config.mirror_average, imagenet),
+                               threads=config.workers)
         if held_out is None:
-            held_out = scorer.predict(data.subset("val")[0]), data.labels_of("val")
-        temperature = metrics.fit_temperature(*held_out)
+            held_out = score_val_split(scorer, data, config)
+        fusion, held_out_logits = fuse(held_out, imagenet)
+        temperature = metrics.fit_temperature(held_out_logits, held_out.labels)
         log.info("temperature %.3f", temperature)
     with _stage("evaluate", timings):
-        results = evaluate(scorer, data, temperature, run_dir, held_out, held_out_name)
+        results = evaluate(scorer, fusion, data, temperature, run_dir, (held_out_logits, held_out.labels),
+                           held_out_name)
+        results["held_out_kinds"] = compare_on_held_out_kinds(held_out, held_out_logits, temperature, run_dir)
 
-    export = make_export_model(classifier, temperature, config.mirror_average)
+    export = make_export_model(classifier, temperature, config.mirror_average, fusion)
     export.save(run_dir / "model.keras")
-    contract = make_contract(config, data, temperature, results, timings)
+    contract = make_contract(config, data, temperature, results, timings, fusion)
     (run_dir / "contract.json").write_text(json.dumps(contract, indent=2))
     log.info("test: %s", json.dumps({k: v for k, v in results["test"].items() if k != "per_class"}))
     return contract
@@ -118,7 +128,9 @@ def _limit_per_class(examples, limit: int):
 
 # --- model ---------------------------------------------------------------------
 
-def build_classifier(config: TrainConfig) -> keras.Model:
+def build_classifier(config: TrainConfig) -> tuple[keras.Model, tuple[np.ndarray, np.ndarray] | None]:
+    """The classifier, and the backbone's ImageNet classifier (kernel, bias) if it is to be fused."""
+    imagenet = None
     if config.model == "simple-cnn":
         backbone = simple_cnn.make_backbone(config.input_size)
     else:
@@ -127,7 +139,8 @@ def build_classifier(config: TrainConfig) -> keras.Model:
             state = load_state_dict(efficientnet_lite.weights_file(config.model))
             copied = efficientnet_lite.port_weights(backbone, state)
             log.info("ported %d ImageNet tensors into %s", copied, config.model)
-    return make_classifier(backbone, len(CLASS_NAMES), config.dropout)
+            imagenet = efficientnet_lite.imagenet_head(state) if config.imagenet_fusion else None
+    return make_classifier(backbone, len(CLASS_NAMES), config.dropout), imagenet
 
 
 # --- stage 2: fine-tuning (or training from scratch) on augmented batches ------
@@ -207,25 +220,78 @@ class _TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+# --- stage 3: fusion with ImageNet, on the held-out photos ------------------------
+
+def score_val_split(scorer: BulkPredictor, data: CachedData, config: TrainConfig) -> HeldOut:
+    """Without cross-validation the val split is what the fusion and temperature learn from;
+    its folds (by kind, for "other") let the fusion be judged on kinds it did not see."""
+    outputs = scorer.predict_all(data.subset("val")[0])
+    return HeldOut(outputs[0], data.labels_of("val"), cross_validation_folds(data, ("val",), 5),
+                   data.kinds_of("val"), np.array(data.paths_of("val")),
+                   outputs[2] if len(outputs) > 2 else None)
+
+
+def fuse(held_out: HeldOut, imagenet) -> tuple[Fusion | None, np.ndarray]:
+    """The fusion fitted on all held-out photos, and the held-out logits to judge and calibrate
+    by: each photo's from a fusion fitted without its fold (or the head's, without fusion)."""
+    if imagenet is None:
+        return None, held_out.logits
+    fusion = fit_fusion(held_out.logits, held_out.imagenet_logits, held_out.labels, imagenet)
+    log.info("fusion weights (rows: head cat, dog, other; ImageNet log P cat, dog, other):\n%s\nbias %s",
+             np.round(fusion.kernel, 3), np.round(fusion.bias, 3))
+    nested = nested_fusion_logits(held_out.logits, held_out.imagenet_logits, held_out.labels,
+                                  held_out.folds, imagenet)
+    return fusion, nested
+
+
+def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, temperature: float,
+                              run_dir: Path) -> dict:
+    """Each way of answering, judged on held-out photos whose kind of "other" the head never
+    saw: the head alone, the head gated by ImageNet, and the fusion (the shipped answer)."""
+    head_temperature = metrics.fit_temperature(held_out.logits, held_out.labels)
+    head_probabilities = metrics.softmax(held_out.logits, head_temperature)
+    fused_probabilities = metrics.softmax(fused_logits, temperature)
+    answers = {"head alone": head_probabilities.argmax(axis=1)}
+    if held_out.imagenet_logits is not None:
+        answers["head, 'other' when ImageNet says neither cat nor dog"] = imagenet_gate(
+            held_out.logits, held_out.imagenet_logits)
+        answers["head fused with ImageNet"] = fused_probabilities.argmax(axis=1)
+    np.savez(run_dir / "predictions-held-out.npz", probabilities=fused_probabilities, labels=held_out.labels,
+             kinds=held_out.kinds, paths=held_out.paths, folds=held_out.folds)
+    comparison = {name: metrics.by_kind(predicted, held_out.labels, held_out.kinds)
+                  for name, predicted in answers.items()}
+    comparison["head alone"]["log_loss"] = metrics.negative_log_likelihood(held_out.logits, held_out.labels,
+                                                                          head_temperature)
+    if held_out.imagenet_logits is not None:
+        comparison["head fused with ImageNet"]["log_loss"] = metrics.negative_log_likelihood(
+            fused_logits, held_out.labels, temperature)
+    for name, figures in comparison.items():
+        log.info("held-out kinds, %s: %s", name, json.dumps(figures))
+    return comparison
+
+
 # --- evaluation and the model's contract ---------------------------------------
 
-def evaluate(scorer: BulkPredictor, data: CachedData, temperature: float, run_dir: Path,
+def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, temperature: float, run_dir: Path,
              held_out: tuple[np.ndarray, np.ndarray], held_out_name: str) -> dict:
     """Calibrated figures on the held-out photos (val, or cross-validation's out-of-fold
     logits) and on the test split, read only here."""
     test_images, test_labels = data.subset("test")
-    test_probabilities = metrics.softmax(scorer.predict(test_images), temperature)
+    outputs = scorer.predict_all(test_images)
+    logits = fusion.logits(outputs[0], outputs[2]) if fusion else outputs[0]
+    test_probabilities = metrics.softmax(logits, temperature)
     np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
-             paths=np.array(data.paths_of("test")))
+             paths=np.array(data.paths_of("test")), kinds=data.kinds_of("test"))
     logits, labels = held_out
     return {
         held_out_name: metrics.summarise(metrics.softmax(logits, temperature), labels, CLASS_NAMES),
         "test": metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
+        "test_by_kind": metrics.by_kind(test_probabilities.argmax(axis=1), test_labels, data.kinds_of("test")),
     }
 
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,
-                  timings: dict) -> dict:
+                  timings: dict, fusion: Fusion | None = None) -> dict:
     counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES)).tolist()))
               for split in ("train", "val", "test")}
     now = datetime.now(timezone.utc)
@@ -239,17 +305,33 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
                   "range": "0..255 RGB"},
         "preprocessing": PREPROCESSING.format(size=config.input_size),
         "mirror_average": config.mirror_average,
+        "imagenet_fusion": None if fusion is None else {
+            "inputs": ["head logit cat", "head logit dog", "head logit other",
+                       "ImageNet log P(cat)", "ImageNet log P(dog)", "ImageNet log P(other)"],
+            "imagenet_classes": {"cat": [IMAGENET_CATS.start, IMAGENET_CATS.stop - 1],
+                                 "dog": [IMAGENET_DOGS.start, IMAGENET_DOGS.stop - 1]},
+            "kernel": np.round(fusion.kernel, 5).tolist(), "bias": np.round(fusion.bias, 5).tolist(),
+            "imagenet_class_names": imagenet_class_names()},
         "temperature": temperature,
         "calibrated_on": (f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
                           if "cv" in results else "the validation split"),
-        "training_data": {"pets": config.pets, "others": config.others, "counts": counts,
+        "training_data": {"pets": public_names(config.pets), "others": public_names(config.others),
+                          "counts": counts,
                           "skipped_files": len(data.skipped),
-                          "split": "sha1 of file bytes: 80% train, 10% val, 10% test",
+                          "split": SPLIT_RULE,
                           "head_fitted_on": "train + val" if "cv" in results else "train"},
         "metrics": results,
         "stage_seconds": timings,
-        "config": dataclasses.asdict(config),
+        "config": {**dataclasses.asdict(config), "pets": public_names(config.pets),
+                   "others": public_names(config.others), "run_dir": public_names([config.run_dir])[0],
+                   "cache_dir": public_names([config.cache_dir])[0]},
     }
+
+
+def public_names(folders: list[str]) -> list[str]:
+    """A data folder as the model's contract publishes it: its last two path parts
+    ("dogs-vs-cats/train"), never where it sat on the machine that trained."""
+    return ["/".join(Path(folder).resolve().parts[-2:]) for folder in folders]
 
 
 # --- plumbing --------------------------------------------------------------------

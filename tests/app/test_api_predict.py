@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from tests.conftest import CAT_PHOTOS, DOG_PHOTOS, OTHER_PHOTOS, encode, photo, upload
+from tests.conftest import CAT_PHOTOS, DOG_PHOTOS, EVERYDAY_PHOTOS, OTHER_PHOTOS, encode, photo, upload
 
 URL = "/api/v1/predict"
 
@@ -16,7 +16,7 @@ def post(client, *files, url=URL):
 
 
 @pytest.mark.parametrize("name,label", [(n, "cat") for n in CAT_PHOTOS] + [(n, "dog") for n in DOG_PHOTOS]
-                         + [(n, "other") for n in OTHER_PHOTOS])
+                         + [(n, "other") for n in OTHER_PHOTOS + EVERYDAY_PHOTOS])
 def test_it_labels_real_photos(client, name, label):
     response = post(client, upload(name, photo(name)))
     assert response.status_code == 200

@@ -60,6 +60,15 @@ def test_the_run_writes_its_contract(lite0_run):
     assert set(saved["stage_seconds"]) == {"data", "head", "fit", "calibrate", "evaluate"}
     test = saved["metrics"]["test"]
     assert test["count"] == sum(sum(row) for row in test["confusion_matrix"])
+    assert str(tmp_path) not in json.dumps(saved)  # no path of the machine that trained it
+    assert saved["training_data"]["pets"] == ["dogs-vs-cats/train"]
+    fusion = saved["imagenet_fusion"]
+    assert np.array(fusion["kernel"]).shape == (6, 3) and len(fusion["bias"]) == 3
+    assert fusion["imagenet_class_names"][281] == "tabby cat"
+    compared = saved["metrics"]["held_out_kinds"]
+    assert set(compared) == {"head alone", "head, 'other' when ImageNet says neither cat nor dog",
+                             "head fused with ImageNet"}
+    assert compared["head alone"]["pets"] == sum(saved["training_data"]["counts"]["val"][c] for c in ("cat", "dog"))
 
 
 def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
@@ -67,7 +76,8 @@ def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
     onnx_path = lite0_onnx
     parity = json.loads((tmp_path / "run" / "parity.json").read_text())
     assert parity["images"] > 0
-    assert parity["max_probability_difference"] < 1e-4
+    assert set(parity["max_output_differences"]) == {"probabilities", "class_map", "imagenet_probabilities"}
+    assert max(parity["max_output_differences"].values()) < 1e-4  # every output, the extra one too
 
     classifier = Classifier(onnx_path)
     assert classifier.class_names == ["cat", "dog", "other"]

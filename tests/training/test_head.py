@@ -147,7 +147,8 @@ def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_any_view_of_
     RecordingHead.seen = []
     settings = config(head_mirrored=True, head_augmented_copies=1, head_folds=3)
     features = head.pooled_features(classifier, data, settings)
-    logits, labels = head.cross_validate(features, data, settings)
+    held_out = head.cross_validate(features, data, settings)
+    logits, labels = held_out.logits, held_out.labels
 
     def all_of(suffix):
         return np.concatenate([features["train" + suffix], features["val" + suffix]])[:, 0]
@@ -162,14 +163,35 @@ def test_cross_validation_never_scores_a_photo_with_a_head_that_saw_any_view_of_
             # the scoring head saw no view of the photo; every other head saw them all
             assert all((view[i] in seen) == (other != number) for view in views)
     assert scored_by[0] == scored_by[6]  # identical files share a fold
+    np.testing.assert_array_equal(held_out.folds, scored_by)
+
+
+def test_cross_validation_holds_whole_kinds_of_other_out(tmp_path):
+    names = ([f"cat.{i}.jpg" for i in range(20)] + [f"dog.{i}.jpg" for i in range(20)]
+             + [f"{kind}.{i}.jpg" for kind in ("car", "person", "tench", "scene", "church") for i in range(6)])
+    paths = []
+    for name in names:
+        (tmp_path / name).write_bytes(name.encode())
+        paths.append(str(tmp_path / name))
+    labels = np.array([0 if n.startswith("cat") else 1 if n.startswith("dog") else 2 for n in names])
+    data = CachedData(images=np.zeros((len(names), 1, 1, 3), np.uint8), labels=labels,
+                      splits=np.array(["train", "val"] * (len(names) // 2)), paths=paths, skipped=[])
+    folds = head.cross_validation_folds(data, ("train", "val"), 3)
+    kinds = np.concatenate([data.kinds_of("train"), data.kinds_of("val")])
+    for kind in ("car", "person", "tench", "scene", "church"):
+        assert len(set(folds[kinds == kind])) == 1, kind  # every photo of a kind in one fold
+    other_kinds_per_fold = [set(kinds[(folds == f) & (kinds != "cat") & (kinds != "dog")]) for f in range(3)]
+    assert all(other_kinds_per_fold) and set().union(*other_kinds_per_fold) == {"car", "person", "tench", "scene", "church"}
+    assert len(set(folds[kinds == "cat"])) == 3  # pets are spread over the folds by their files
 
 
 def test_a_cross_validated_head_is_refitted_on_train_and_val_and_resumes(setup):
     classifier, data, config = setup
     settings = config(head_mirrored=True, head_folds=2, head_epochs=1)
     run_dir = Path(settings.run_dir)
-    logits, labels = head.train_head(classifier, data, settings, run_dir)
-    assert logits.shape == (9, 3) and len(labels) == 9
+    held_out = head.train_head(classifier, data, settings, run_dir)
+    logits = held_out.logits
+    assert logits.shape == (9, 3) and len(held_out.labels) == 9 and held_out.imagenet_logits is None
     assert (run_dir / "head.weights.h5").exists()
     curves = (run_dir / "history-head-fold0.csv").read_text().splitlines()
     assert curves[0].split(",") == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
@@ -178,9 +200,10 @@ def test_a_cross_validated_head_is_refitted_on_train_and_val_and_resumes(setup):
 
     CountingPredictor.calls = []
     fresh = make_classifier(simple_cnn.make_backbone(SIZE), 3, dropout=0.0)
-    again_logits, again_labels = head.train_head(fresh, data, settings, run_dir)
+    again = head.train_head(fresh, data, settings, run_dir)
     assert CountingPredictor.calls == []  # nothing recomputed
-    np.testing.assert_array_equal(again_logits, logits)
+    np.testing.assert_array_equal(again.logits, logits)
+    np.testing.assert_array_equal(again.folds, held_out.folds)
     for saved, loaded in zip(weights, fresh.get_layer(HEAD_LAYER).get_weights()):
         np.testing.assert_array_equal(saved, loaded)
 
@@ -196,3 +219,16 @@ def test_the_plain_head_returns_nothing_held_out(setup):
 def test_impossible_head_options_are_refused(options):
     with pytest.raises(ValueError):
         TrainConfig(**options)
+
+
+def test_held_out_photos_carry_the_imagenet_logits_of_their_own_features(setup):
+    classifier, data, config = setup
+    settings = config(head_mirrored=True, head_folds=2, head_epochs=1)
+    rng = np.random.default_rng(1)
+    imagenet = rng.normal(size=(256, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32)
+    held_out = head.train_head(classifier, data, settings, Path(settings.run_dir), imagenet)
+    features = head.pooled_features(classifier, data, settings)
+    photos = np.concatenate([features["train"], features["val"]])  # the photos, not their mirror images
+    np.testing.assert_allclose(held_out.imagenet_logits, photos @ imagenet[0] + imagenet[1], rtol=1e-5)
+    assert list(held_out.kinds) == [("cat", "dog", "other")[label] if label < 2 else Path(path).parent.name
+                                    for label, path in zip(held_out.labels, held_out.paths)]

