@@ -10,23 +10,23 @@ ceil(stalled / threads) x UPLOAD_IDLE_TIMEOUT; against a deliberate flood,
 put a request-buffering proxy in front.
 """
 
-import os
+from app.env import env_float, env_int, env_str  # checked: a malformed value stops start-up with its name
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+bind = f"{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1)}"
+workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
 worker_class = "gthread"
-threads = int(os.environ.get("THREADS", "16"))
-timeout = int(os.environ.get("WORKER_TIMEOUT", "30"))  # a worker silent this long is restarted
+threads = env_int("THREADS", 16, minimum=1)
+timeout = env_int("WORKER_TIMEOUT", 30, minimum=1)  # a worker silent this long is restarted
 graceful_timeout = 10
 keepalive = 5
-max_requests = int(os.environ.get("MAX_REQUESTS", "0"))  # 0: workers are not recycled
+max_requests = env_int("MAX_REQUESTS", 0)  # 0: workers are not recycled
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no bodies, no query strings beyond the path
 wsgi_app = "app.wsgi:application"
 
 # A client that stops sending its upload for this long loses the connection,
 # so stalled uploads cannot hold every thread (benchmarks/soak.py checks it).
-upload_idle_timeout = float(os.environ.get("UPLOAD_IDLE_TIMEOUT", "10"))
+upload_idle_timeout = env_float("UPLOAD_IDLE_TIMEOUT", 10.0)
 
 
 def pre_request(worker, req):

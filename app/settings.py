@@ -14,6 +14,7 @@ import secrets
 from pathlib import Path
 
 from app.env import env_bool, env_int, env_list, env_str
+from app.inference.preprocess import DEFAULT_MAX_PIXELS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,7 +75,7 @@ MODEL_PATH = Path(env_str("MODEL_PATH", str(BASE_DIR / "app" / "model" / "catsdo
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1, minimum=1)  # per gunicorn worker
 MAX_FILES_PER_REQUEST = env_int("MAX_FILES_PER_REQUEST", 16, minimum=1)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)  # whole request body
-MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 120)  # predictions per client and worker; 0 = off
 
 # Uploads stay in memory and are never written to disk: the request-size check

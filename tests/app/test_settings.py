@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from app.env import env_bool, env_int, env_list, env_str
+from app.env import env_bool, env_float, env_int, env_list, env_str
 from tests.conftest import ROOT
 
 
@@ -24,6 +24,27 @@ def test_env_bool_rejects_nonsense(monkeypatch):
     monkeypatch.setenv("FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured, match="FLAG"):
         env_bool("FLAG", False)
+
+
+def test_env_float(monkeypatch):
+    monkeypatch.setenv("SECONDS", "2.5")
+    assert env_float("SECONDS", 10.0) == 2.5
+    for bad in ("soon", "nan", "-1"):
+        monkeypatch.setenv("SECONDS", bad)
+        with pytest.raises(ImproperlyConfigured, match="SECONDS"):
+            env_float("SECONDS", 10.0)
+
+
+def test_gunicorn_settings_are_checked_like_django_s(monkeypatch):
+    import runpy
+
+    monkeypatch.setenv("PORT", "9001")
+    monkeypatch.setenv("THREADS", "4")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == "127.0.0.1:9001" and settings["threads"] == 4
+    monkeypatch.setenv("WEB_CONCURRENCY", "two")
+    with pytest.raises(ImproperlyConfigured, match="WEB_CONCURRENCY"):
+        runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 
 def test_env_int(monkeypatch):
