@@ -37,9 +37,10 @@ import numpy as np
 
 from app.inference.model import Classifier
 from app.inference.preprocess import preprocess
+from training.config import DATASETS
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO = ROOT.parent / "shared" / "datasets" / "dogs-vs-cats" / "train" / "cat.1.jpg"
+PHOTO = DATASETS / "dogs-vs-cats" / "train" / "cat.1.jpg"
 TARGETS = {"model_p50_ms_batch1_1thread": 8.0, "http_p50_ms_500x375": 20.0, "http_p50_ms_12mp": 60.0,
            "throughput_c8_per_s": 80.0, "cold_start_s": 2.0, "rss_mb_per_worker": 200.0, "speedup_vs_tf": 5.0}
 

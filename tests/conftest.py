@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training.config import DATASETS
+
 ROOT = Path(__file__).resolve().parent.parent
-DATASETS = ROOT.parent / "shared" / "datasets"
 PETS = DATASETS / "dogs-vs-cats" / "train"
 OTHERS = DATASETS / "not-pets"
 EVERYDAY = DATASETS / "everyday"

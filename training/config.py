@@ -15,14 +15,15 @@ from pathlib import Path
 
 from app.inference.preprocess import INPUT_SIZE
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+# The data sets, read where they are (../shared/datasets beside the repository), never copied in.
+DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 
 
 @dataclass
 class TrainConfig:
     # data
-    pets: list[str] = field(default_factory=lambda: [str(SHARED / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
-    others: list[str] = field(default_factory=lambda: [str(SHARED / "not-pets"), str(SHARED / "everyday")])  # "neither" photos
+    pets: list[str] = field(default_factory=lambda: [str(DATASETS / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
+    others: list[str] = field(default_factory=lambda: [str(DATASETS / "not-pets"), str(DATASETS / "everyday")])  # "neither" photos
     limit_per_class: int = 0  # 0 = all; a few dozen for smoke tests
     input_size: int = INPUT_SIZE  # pixels, square; Lite2's ImageNet resolution (300 measured worse on val)
     workers: int = 2  # decoding processes / TF threads

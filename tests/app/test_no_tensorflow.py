@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import ROOT
+from tests.conftest import PETS, ROOT
 
 
 def test_serving_code_runs_with_tensorflow_blocked():
@@ -28,7 +28,7 @@ def test_serving_code_runs_with_tensorflow_blocked():
         print(response.status_code, response.json()["predictions"][0]["label"])
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx") and sys.modules[m]))
     """)
-    photo = ROOT.parent / "shared" / "datasets" / "dogs-vs-cats" / "train" / "cat.1.jpg"
+    photo = PETS / "cat.1.jpg"
     result = subprocess.run([sys.executable, "-c", script, str(photo)], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
