@@ -96,3 +96,12 @@ def pil_bytes(image, fmt: str, **options) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, **options)
     return out.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The signature and header chunk of a PNG claiming these dimensions, and nothing else."""
+    import struct
+    import zlib
+
+    chunk = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from tests.conftest import CAT_PHOTOS, DOG_PHOTOS, EVERYDAY_PHOTOS, OTHER_PHOTOS, encode, photo, upload
+from tests.conftest import (CAT_PHOTOS, DOG_PHOTOS, EVERYDAY_PHOTOS, OTHER_PHOTOS, encode, photo, png_header,
+                            upload)
 
 URL = "/api/v1/predict"
 
@@ -37,6 +38,26 @@ def test_the_answer_has_every_documented_field(client, cat_jpeg):
     assert set(answer["model"]) == {"name", "version"} and all(answer["model"].values())
     assert {"preprocess", "inference", "total"} <= set(answer["timing_ms"])
     assert all(v >= 0 for v in answer["timing_ms"].values())
+
+
+def test_an_other_answer_says_what_the_photo_looks_like_and_a_pet_answer_does_not(client, cat_jpeg):
+    names = ["car.1.jpg", "clothing.102.jpg", CAT_PHOTOS[0]]
+    predictions = post(client, *[upload(n, photo(n)) for n in names]).json()["predictions"]
+    car, clothing, cat = predictions
+    assert car["label"] == clothing["label"] == "other"
+    for other in (car, clothing):
+        assert set(other["looks_like"]) == {"name", "probability"}
+        assert other["looks_like"]["name"] and 0 < other["looks_like"]["probability"] <= 1
+    assert "looks_like" not in cat
+
+
+def test_looks_like_never_names_a_cat_or_a_dog():
+    from app.web.views import classifier
+
+    served = classifier()
+    imagenet = np.full(1000, 0.0001, np.float32)
+    imagenet[281], imagenet[207], imagenet[287] = 0.6, 0.3, 0.05  # tabby cat, golden retriever, lynx
+    assert served._looks_like(imagenet) == {"name": "lynx", "probability": pytest.approx(0.05)}
 
 
 def test_heatmap_is_added_on_request(client, cat_jpeg):
@@ -75,7 +96,6 @@ def test_a_request_whose_only_file_is_bad_fails_as_a_whole(client, content, stat
 
 
 def test_a_decompression_bomb_is_413(client):
-    from tests.app.test_preprocess import png_header
 
     response = post(client, upload("bomb.png", png_header(60_000, 60_000) + b"\0" * 64))
     assert response.status_code == 413

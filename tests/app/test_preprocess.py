@@ -8,7 +8,7 @@ from PIL import Image
 
 from app.inference.preprocess import (INPUT_SIZE, ImageError, decode_image, image_dimensions, preprocess,
                                       resize_for_model, sniff_format)
-from tests.conftest import encode, pil_bytes
+from tests.conftest import encode, pil_bytes, png_header
 
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -113,15 +113,6 @@ def test_it_rejects_a_truncated_jpeg(cat_jpeg):
     with pytest.raises(ImageError) as error:
         preprocess(cat_jpeg[:300])
     assert error.value.code == "corrupt_image"
-
-
-def png_header(width: int, height: int) -> bytes:
-    import struct
-    import zlib
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
 
 
 def test_it_refuses_a_decompression_bomb_from_its_header():
