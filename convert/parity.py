@@ -21,8 +21,10 @@ def parity_images(run_dir: Path, count: int) -> np.ndarray:
 
 def max_output_differences(keras_path: Path, onnx_path: Path, images: np.ndarray,
                            batch_size: int = 32) -> dict[str, float]:
-    """Output name -> largest absolute difference between Keras and onnxruntime, for every
-    output of the graph (probabilities, class map, and ImageNet's probabilities if fused)."""
+    """Output name -> largest difference between Keras and onnxruntime, for every output of the
+    graph (probabilities, class map, and ImageNet's probabilities if fused), relative to the
+    output's own scale: divided by its largest magnitude when that is above 1 (the class map
+    is in logits, tens in size; probabilities are compared as they are)."""
     import keras
 
     model = keras.models.load_model(keras_path)
@@ -33,5 +35,7 @@ def max_output_differences(keras_path: Path, onnx_path: Path, images: np.ndarray
         batch = images[start:start + batch_size].astype(np.float32)
         expected = model.predict_on_batch(batch)
         for name, want, got in zip(names, expected, session.run(names, {INPUT_NAME: batch})):
-            worst[name] = max(worst[name], float(np.abs(np.asarray(want) - got).max()))
+            want = np.asarray(want)
+            scale = max(1.0, float(np.abs(want).max()))
+            worst[name] = max(worst[name], float(np.abs(want - got).max()) / scale)
     return worst

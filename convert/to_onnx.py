@@ -46,7 +46,7 @@ def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
     proto = keras_to_onnx(model)
     outputs = {PROBABILITIES: "(N, classes) calibrated probabilities",
                CLASS_MAP: "(N, h, w, classes) class activation map",
-               IMAGENET_PROBABILITIES: "(N, 1000) the backbone's own ImageNet classifier, for 'looks like'"}
+               IMAGENET_PROBABILITIES: "(N, 1000) the backbone's own ImageNet classifier (the nearest kind of an 'other' photo)"}
     outputs = dict(list(outputs.items())[:len(model.outputs)])
     _name_outputs(proto, list(outputs))
     contract["onnx"] = {"opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}", "outputs": outputs}
@@ -77,6 +77,12 @@ def _set_metadata(proto: onnx.ModelProto, values: dict[str, str]) -> None:
         entry.key, entry.value = key, value
 
 
+def parity_report(run_dir: Path, output: Path) -> Path:
+    """Where the parity figures of one conversion go: named after its output, so converting
+    the same run twice (float32, then for int8) keeps both."""
+    return run_dir / f"{output.stem}.parity.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run_dir", default="var/runs/lite0")
@@ -90,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     differences = max_output_differences(Path(args.run_dir) / "model.keras", Path(args.output), images)
     ok = all(d < PARITY_TOLERANCE for d in differences.values())
     shown = ", ".join(f"{name} {d:.2e}" for name, d in differences.items())
-    print(f"wrote {args.output} ({size_mb:.1f} MB); parity on {len(images)} test photos, max |keras - onnx|: "
-          f"{shown} ({'OK' if ok else 'FAILED'}, tolerance {PARITY_TOLERANCE:g})")
-    (Path(args.run_dir) / "parity.json").write_text(json.dumps(
+    print(f"wrote {args.output} ({size_mb:.1f} MB); parity on {len(images)} test photos, max |keras - onnx| "
+          f"(relative to the output's scale): {shown} ({'OK' if ok else 'FAILED'}, tolerance {PARITY_TOLERANCE:g})")
+    parity_report(Path(args.run_dir), Path(args.output)).write_text(json.dumps(
         {"images": len(images), "max_probability_difference": differences[PROBABILITIES],
          "max_output_differences": differences, "onnx_megabytes": round(size_mb, 2)}))
     return 0 if ok else 1

@@ -105,3 +105,35 @@ def png_header(width: int, height: int) -> bytes:
 
     chunk = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+# --- the tiny real training run shared by tests/training and tests/convert -------------
+# A few dozen photos, one epoch, 64 px input; made once per session, whatever the test order.
+
+def tiny_run(tmp_path, model: str, *options: str) -> dict:
+    from training.train import main
+
+    return main([
+        f"--model={model}", "--limit_per_class=16", "--input_size=64", "--head_epochs=2",
+        "--head_folds=0", "--head_augmented_copies=0", "--finetune_epochs=1", "--scratch_epochs=1",
+        "--steps_per_epoch=2", "--batch_size=8",
+        f"--pets={PETS}", f"--others={OTHERS}",
+        f"--run_dir={tmp_path / 'run'}", f"--cache_dir={tmp_path / 'cache'}", *options,
+    ])
+
+
+@pytest.fixture(scope="session")
+def lite0_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("lite0")
+    return tmp_path, tiny_run(tmp_path, "efficientnet-lite0")
+
+
+@pytest.fixture(scope="session")
+def lite0_onnx(lite0_run):
+    """The tiny run converted once, for every test that needs its ONNX file (any order)."""
+    from convert.to_onnx import main as convert_main
+
+    tmp_path, _ = lite0_run
+    onnx_path = tmp_path / "model.onnx"
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={onnx_path}"]) == 0
+    return onnx_path

@@ -117,3 +117,15 @@ def by_kind(predicted: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> dic
         "pet_mistakes": int((predicted[pets] != labels[pets]).sum()),
         "cat_vs_dog_accuracy": float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
     }
+
+
+def mcnemar_p(only_first_right: int, only_second_right: int) -> float:
+    """Exact two-sided McNemar test: the chance of a split at least this lopsided of the photos
+    on which two models disagree, were both equally accurate (each disagreement a coin toss)."""
+    from math import comb
+
+    n = only_first_right + only_second_right
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, k) for k in range(min(only_first_right, only_second_right) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)

@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 
 from training import metrics  # noqa: E402
 
-# name, metric key, comparison, threshold
+# name, metric key, comparison, threshold (issue 13's: cat-vs-dog counts a pet called "other" as a mistake)
 TARGETS = (
-    ("cat-vs-dog accuracy (test)", "cat_vs_dog_accuracy", ">=", 0.993),
+    ("cat-vs-dog accuracy (test)", "cat_vs_dog_accuracy", ">=", 0.99),
     ("'other' recall (test)", "other_recall", ">=", 0.98),
     ("cats and dogs called 'other'", "pets_called_other", "<=", 0.005),
     ("expected calibration error", "ece", "<=", 0.02),
@@ -180,12 +180,12 @@ def plot_learning_curves(run_dir: Path, path: Path) -> bool:
 
 
 def contact_sheet(predictions: dict, names: list[str], path: Path, tile: int = 128, columns: int = 8,
-                  limit: int = 48, only_label: int | None = None) -> int:
-    """The misclassified photos (of one true class, if `only_label`), worst first, captioned
+                  limit: int = 48, among: np.ndarray | None = None) -> int:
+    """The misclassified photos (among those `among` marks, if given), worst first, captioned
     'true>predicted confidence'. Returns how many were misclassified in all."""
     probabilities, labels, paths = predictions["probabilities"], predictions["labels"], predictions["paths"]
     predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero((predicted != labels) & ((labels == only_label) if only_label is not None else True))
+    wrong = np.flatnonzero((predicted != labels) & (among if among is not None else True))
     count = len(wrong)
     wrong = wrong[np.argsort(-probabilities[wrong].max(axis=1))][:limit]
     if len(wrong) == 0:
@@ -270,7 +270,7 @@ def kinds_on_test_rows(by_kind: dict) -> list[str]:
 
 
 def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs: dict, errors: int,
-               has_curves: bool, held_out_errors: int = 0) -> str:
+               has_curves: bool, held_out_errors: tuple[int, int] = (0, 0)) -> str:
     test = contract["metrics"]["test"]
     names = contract["class_names"]
     matrix = test["confusion_matrix"]
@@ -325,9 +325,14 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
                   *held_out_kinds_rows(comparison), "",
                   "The rule, set before the figures were seen: ship the way with the highest 'other' recall "
                   "over all held-out kinds, provided it calls at most 0.5% of held-out pets 'other'.", ""]
-        if held_out_errors:
-            lines += [f"The worst of the {held_out_errors} held-out 'other' photos called cat or dog by the "
-                      "shipped model, most confident first:", "", "![held-out mistakes](report/held-out-other-mistakes.jpg)", ""]
+        others_wrong, pets_rejected = held_out_errors
+        if others_wrong:
+            lines += [f"The worst of the {others_wrong} held-out 'other' photos called cat or dog by the shipped "
+                      "way of answering, most confident first:", "",
+                      "![held-out 'other' mistakes](report/held-out-other-mistakes.jpg)", ""]
+        if pets_rejected:
+            lines += [f"The {pets_rejected} held-out cats and dogs it called 'other':", "",
+                      "![held-out pets called other](report/held-out-pets-called-other.jpg)", ""]
     lines += ["", "## Compared with the original design", "", *comparison_rows(runs), "",
               "`simple-cnn` is the original project's design (convolution and max-pooling blocks, a dense "
               "layer, dropout, trained from scratch with rotation / zoom / flip augmentation); the "
@@ -413,11 +418,15 @@ def main(argv: list[str] | None = None) -> int:
     if "kinds" in predictions:
         contract["metrics"]["test_by_kind"] = metrics.by_kind(probabilities.argmax(axis=1), labels,
                                                               predictions["kinds"])
-    held_out_errors = 0
+    held_out_errors = (0, 0)
     if (run_dir / "predictions-held-out.npz").exists():
         held_out = dict(np.load(run_dir / "predictions-held-out.npz"))
-        held_out_errors = contact_sheet(held_out, names, output / "report" / "held-out-other-mistakes.jpg",
-                                        only_label=names.index("other"))
+        other = names.index("other")
+        held_out_errors = (
+            contact_sheet(held_out, names, output / "report" / "held-out-other-mistakes.jpg",
+                          among=held_out["labels"] == other),
+            contact_sheet(held_out, names, output / "report" / "held-out-pets-called-other.jpg",
+                          among=(held_out["labels"] != other) & (held_out["probabilities"].argmax(axis=1) == other)))
 
     onnx_mb = onnx_path.stat().st_size / 1e6 if onnx_path.exists() else None
     targets = check_targets(contract["metrics"]["test"], onnx_mb)

@@ -18,6 +18,7 @@ import onnxruntime as ort
 
 CONTRACT_KEY = "contract"
 INPUT_NAME, PROBABILITIES, CLASS_MAP = "image", "probabilities", "class_map"
+IMAGENET_PROBABILITIES = "imagenet_probabilities"  # present in models fused with ImageNet
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Prediction:
     confidence: float
     scores: dict[str, float]
     class_map: np.ndarray  # (h, w) float32 in [0, 1]: where the evidence for `label` was
+    nearest_imagenet_kind: dict | None = None  # for "other": ImageNet's likeliest kind that is no cat or dog
 
 
 class Classifier:
@@ -38,6 +40,10 @@ class Classifier:
         self.contract = json.loads(self.session.get_modelmeta().custom_metadata_map[CONTRACT_KEY])
         self.class_names: list[str] = self.contract["class_names"]
         self.input_size: int = self.contract["input"]["size"]
+        self.outputs = [PROBABILITIES, CLASS_MAP]
+        self._kinds = self._imagenet_kinds()
+        if self._kinds is not None:
+            self.outputs.append(IMAGENET_PROBABILITIES)
         self._lock = threading.Lock()  # one run at a time per session keeps latency predictable
 
     def warm_up(self) -> None:
@@ -46,21 +52,44 @@ class Classifier:
     def predict(self, images: np.ndarray) -> list[Prediction]:
         """uint8 RGB (N, size, size, 3), as made by `preprocess` -> one Prediction each."""
         with self._lock:
-            probabilities, class_maps = self.session.run(
-                [PROBABILITIES, CLASS_MAP], {INPUT_NAME: images.astype(np.float32)})
-        return [self._prediction(p, m) for p, m in zip(probabilities, class_maps)]
+            outputs = self.session.run(self.outputs, {INPUT_NAME: images.astype(np.float32)})
+        imagenet = outputs[2] if self._kinds is not None else [None] * len(images)
+        return [self._prediction(p, m, i) for p, m, i in zip(outputs[0], outputs[1], imagenet)]
 
-    def _prediction(self, probabilities: np.ndarray, class_map: np.ndarray) -> Prediction:
+    def _prediction(self, probabilities: np.ndarray, class_map: np.ndarray,
+                    imagenet: np.ndarray | None) -> Prediction:
         best = int(np.argmax(probabilities))
         evidence = class_map[:, :, best]
         spread = float(evidence.max() - evidence.min())
         normalised = (evidence - evidence.min()) / spread if spread > 1e-6 else np.zeros_like(evidence)
+        label = self.class_names[best]
         return Prediction(
-            label=self.class_names[best],
+            label=label,
             confidence=float(probabilities[best]),
             scores={name: float(p) for name, p in zip(self.class_names, probabilities)},
             class_map=normalised.astype(np.float32),
+            nearest_imagenet_kind=(self._nearest_imagenet_kind(imagenet)
+                                   if label == "other" and imagenet is not None else None),
         )
+
+    def _imagenet_kinds(self) -> np.ndarray | None:
+        """ImageNet's class names with its cats and dogs blanked out, if the model has that output."""
+        fusion = self.contract.get("imagenet_fusion") or {}
+        served = {o.name for o in self.session.get_outputs()}
+        if IMAGENET_PROBABILITIES not in served or "imagenet_class_names" not in fusion:
+            return None
+        kinds = np.array(fusion["imagenet_class_names"], dtype=object)
+        for first, last in fusion["imagenet_classes"].values():
+            kinds[first:last + 1] = None
+        return kinds
+
+    def _nearest_imagenet_kind(self, imagenet: np.ndarray) -> dict:
+        """ImageNet's likeliest kind among those that are no cat or dog, and its probability
+        (ImageNet's own, not calibrated on our photos). ImageNet has no "person": a photo of
+        people gets what they wear or hold (suit, jersey, neck brace)."""
+        candidates = np.where(self._kinds != None, imagenet, -1.0)  # noqa: E711 (elementwise)
+        best = int(np.argmax(candidates))
+        return {"name": self._kinds[best], "probability": float(imagenet[best])}
 
     def describe(self) -> dict:
         """Public metadata: name, version, classes, input and metrics."""

@@ -15,6 +15,12 @@ _PREDICTION = {
         "confidence": {"type": "number", "minimum": 0, "maximum": 1,
                        "description": "Calibrated probability of `label`."},
         "scores": _SCORES,
+        "nearest_imagenet_kind": {"type": "object", "required": ["name", "probability"],
+                       "description": "Only when `label` is other (and the model carries ImageNet's "
+                                      "classifier): the likeliest of ImageNet's 1,000 kinds that is no cat or "
+                                      "dog, with ImageNet's own probability (not calibrated on our photos). "
+                                      "ImageNet has no 'person': people get what they wear or hold.",
+                       "properties": {"name": {"type": "string"}, "probability": {"type": "number"}}},
         "heatmap": {"type": "object", "description": "Only with ?heatmap=1.",
                     "properties": {"grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
                                    "image": {"type": "string", "description": "JPEG data: URI of the overlay"}}},

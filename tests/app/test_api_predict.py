@@ -40,24 +40,24 @@ def test_the_answer_has_every_documented_field(client, cat_jpeg):
     assert all(v >= 0 for v in answer["timing_ms"].values())
 
 
-def test_an_other_answer_says_what_the_photo_looks_like_and_a_pet_answer_does_not(client, cat_jpeg):
+def test_an_other_answer_says_what_the_photo_nearest_imagenet_kind_and_a_pet_answer_does_not(client, cat_jpeg):
     names = ["car.1.jpg", "clothing.102.jpg", CAT_PHOTOS[0]]
     predictions = post(client, *[upload(n, photo(n)) for n in names]).json()["predictions"]
     car, clothing, cat = predictions
     assert car["label"] == clothing["label"] == "other"
     for other in (car, clothing):
-        assert set(other["looks_like"]) == {"name", "probability"}
-        assert other["looks_like"]["name"] and 0 < other["looks_like"]["probability"] <= 1
-    assert "looks_like" not in cat
+        assert set(other["nearest_imagenet_kind"]) == {"name", "probability"}
+        assert other["nearest_imagenet_kind"]["name"] and 0 < other["nearest_imagenet_kind"]["probability"] <= 1
+    assert "nearest_imagenet_kind" not in cat
 
 
-def test_looks_like_never_names_a_cat_or_a_dog():
+def test_nearest_imagenet_kind_never_names_a_cat_or_a_dog():
     from app.web.views import classifier
 
     served = classifier()
     imagenet = np.full(1000, 0.0001, np.float32)
     imagenet[281], imagenet[207], imagenet[287] = 0.6, 0.3, 0.05  # tabby cat, golden retriever, lynx
-    assert served._looks_like(imagenet) == {"name": "lynx", "probability": pytest.approx(0.05)}
+    assert served._nearest_imagenet_kind(imagenet) == {"name": "lynx", "probability": pytest.approx(0.05)}
 
 
 def test_heatmap_is_added_on_request(client, cat_jpeg):

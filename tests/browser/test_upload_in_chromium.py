@@ -106,4 +106,6 @@ def test_several_photos_and_a_bad_file_at_once(browser, server_url, tmp_path):
     assert sorted(labels) == ["dog", "other"]
     messages = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".result-message")]
     assert messages == ["This is not an image we can read. Send a JPEG, PNG, WebP, BMP, GIF or TIFF."]
+    nearest_imagenet_kind = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".result-imagenet-kind")]
+    assert len(nearest_imagenet_kind) == 1 and nearest_imagenet_kind[0].startswith("Nearest of ImageNet's 1,000 kinds: ")  # the car's card only
     browser.save_screenshot(str(ARTIFACTS / "browser-several.png"))

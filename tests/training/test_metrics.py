@@ -57,3 +57,13 @@ def test_pet_mistakes_count_pets_given_the_wrong_pet_or_other_but_not_other_erro
     assert metrics.pet_mistakes(matrix) == 6
     assert metrics.pet_mistakes([[5, 0, 0], [0, 5, 0], [1, 1, 5]]) == 0
     assert metrics.pet_count(matrix) == 36  # the cat and dog rows, "other" left out
+
+
+def test_mcnemar_p_is_one_without_disagreement_and_small_when_one_side_wins_them_all():
+    from training.metrics import mcnemar_p
+
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(3, 3) == 1.0
+    assert mcnemar_p(1, 0) == 1.0  # one photo is noise
+    assert mcnemar_p(0, 10) == mcnemar_p(10, 0) == pytest.approx(2 / 2 ** 10)
+    assert mcnemar_p(2, 9) == pytest.approx(2 * (1 + 11 + 55) / 2 ** 11)  # P(X <= 2), X ~ Bin(11, 1/2), twice

@@ -3,7 +3,7 @@
 from training.report import (MAX_ONNX_MB, check_kind_targets, check_targets, held_out_kinds_rows,
                              held_out_mistakes, target_rows)
 
-PASSING = {"cat_vs_dog_accuracy": 0.9930, "other_recall": 0.98, "pets_called_other": 0.005, "ece": 0.02}
+PASSING = {"cat_vs_dog_accuracy": 0.9900, "other_recall": 0.98, "pets_called_other": 0.005, "ece": 0.02}
 
 
 def test_a_value_exactly_on_the_goal_meets_it():
@@ -12,7 +12,7 @@ def test_a_value_exactly_on_the_goal_meets_it():
 
 
 def test_each_target_is_missed_on_its_own_side():
-    missed = {"cat_vs_dog_accuracy": 0.9928, "other_recall": 0.97, "pets_called_other": 0.006, "ece": 0.03}
+    missed = {"cat_vs_dog_accuracy": 0.9899, "other_recall": 0.97, "pets_called_other": 0.006, "ece": 0.03}
     for key, value in missed.items():
         rows = check_targets({**PASSING, key: value}, onnx_mb=1.0)
         assert [row["met"] for row in rows].count(False) == 1, key
@@ -24,8 +24,8 @@ def test_the_onnx_size_row_is_left_out_without_a_file():
 
 
 def test_rows_show_fractions_as_percentages_and_sizes_in_megabytes():
-    rows = target_rows(check_targets({**PASSING, "cat_vs_dog_accuracy": 0.99281}, onnx_mb=19.256))
-    assert rows[2] == "| cat-vs-dog accuracy (test) | 99.28% | >= 99.30% | **no** |"
+    rows = target_rows(check_targets({**PASSING, "cat_vs_dog_accuracy": 0.98981}, onnx_mb=19.256))
+    assert rows[2] == "| cat-vs-dog accuracy (test) | 98.98% | >= 99.00% | **no** |"
     assert rows[-1] == "| ONNX file size (MB) | 19.26 | <= 25.00 | yes |"
 
 

@@ -72,7 +72,13 @@
       row.append(el("dt", "", name), dd);
       scores.append(row);
     }
-    body.append(label, confidence, scores);
+    body.append(label);
+    if (p.nearest_imagenet_kind) {
+      const kind = p.nearest_imagenet_kind;
+      body.append(el("p", "result-imagenet-kind",
+                     "Nearest of ImageNet's 1,000 kinds: " + kind.name + " (" + percent(kind.probability) + ")"));
+    }
+    body.append(confidence, scores);
   }
 
   async function classify(files) {

@@ -1,0 +1,77 @@
+"""Keras to ONNX on a tiny real run: every output agrees with Keras, the contract travels
+in the file, int8 is measured, and each kind of model (mirror averaging, the
+from-scratch baseline) converts and serves."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.inference.model import Classifier
+from app.inference.preprocess import preprocess
+from tests.conftest import PETS
+from tests.conftest import tiny_run
+
+pytestmark = pytest.mark.slow
+
+
+def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
+    tmp_path, _ = lite0_run
+    onnx_path = lite0_onnx
+    parity = json.loads((tmp_path / "run" / "model.parity.json").read_text())
+    assert parity["images"] > 0
+    assert set(parity["max_output_differences"]) == {"probabilities", "class_map", "imagenet_probabilities"}
+    assert max(parity["max_output_differences"].values()) < 1e-4  # every output, the extra one too
+
+    classifier = Classifier(onnx_path)
+    assert classifier.class_names == ["cat", "dog", "other"]
+    assert classifier.input_size == 64
+    assert classifier.contract["onnx"]["opset"] == 17
+    image = preprocess((PETS / "cat.1.jpg").read_bytes(), size=64)
+    prediction = classifier.predict(image[None])[0]
+    assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert prediction.class_map.shape == (2, 2)  # 64 px / 32
+
+
+def test_int8_quantization_is_measured_and_keeps_the_contract(lite0_run):
+    from convert.quantize import main as quantize_main
+    from convert.to_onnx import main as convert_main
+
+    tmp_path, _ = lite0_run
+    onnx_path = tmp_path / "for-int8.onnx"
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={onnx_path}", "--parity_images=8"]) == 0
+    assert quantize_main([f"--model={onnx_path}", f"--run_dir={tmp_path / 'run'}", "--calibration_images=16"]) == 0
+    result = json.loads((tmp_path / "run" / "quantization.json").read_text())
+    assert result["int8"]["megabytes"] < result["fp32"]["megabytes"] / 2
+    faster = result["int8"]["latency_ms_batch1"] < result["fp32"]["latency_ms_batch1"]
+    assert result["int8_ships"] == (faster and result["int8"]["accuracy"] >= result["fp32"]["accuracy"])  # better on both
+    int8 = Classifier(tmp_path / "run" / "model.int8.onnx")
+    assert int8.contract["onnx"]["quantization"].startswith("int8")
+    assert int8.contract["metrics"]["test"]["count"] == result["test_photos"]
+
+
+def test_a_mirror_averaging_model_converts_and_answers_the_same_for_a_mirrored_photo(tmp_path):
+    from convert.to_onnx import main as convert_main
+
+    contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--mirror_average=true")
+    assert contract["mirror_average"] is True
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'mirror.onnx'}"]) == 0
+    assert json.loads((tmp_path / "run" / "mirror.parity.json").read_text())["max_probability_difference"] < 1e-4
+    served = Classifier(tmp_path / "mirror.onnx")
+    image = preprocess((PETS / "dog.3.jpg").read_bytes(), size=64)
+    photo, mirrored = served.predict(np.stack([image, image[:, ::-1]]))
+    assert mirrored.scores == pytest.approx(photo.scores, abs=1e-5)
+    np.testing.assert_allclose(mirrored.class_map, photo.class_map[:, ::-1], atol=1e-4)
+
+
+def test_the_simple_cnn_baseline_trains_and_converts(tmp_path):
+    from convert.to_onnx import main as convert_main
+
+    contract = tiny_run(tmp_path, "simple-cnn")
+    assert contract["architecture"] == "simple-cnn"
+    assert "head" not in contract["stage_seconds"]
+    assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'simple.onnx'}"]) == 0
+    probabilities = Classifier(tmp_path / "simple.onnx").predict(np.zeros((2, 64, 64, 3), np.uint8))
+    assert len(probabilities) == 2
