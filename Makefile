@@ -46,7 +46,7 @@ train-baseline: $(TRAIN_ENV)/.installed
 	$(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn \
 	  --scratch_epochs=15 --steps_per_epoch=200 --time_budget_minutes=14
 
-## convert: Keras -> ONNX with the parity check, then int8 quantization, shipped only if as accurate and faster
+## convert: Keras -> ONNX with the parity check, then int8, written beside float32 if equivalent (convert/equivalence.py)
 convert: $(TRAIN_ENV)/.installed
 	$(TRAIN_ENV)/bin/python -m convert.to_onnx --run_dir=$(RUN) --output=app/model/catsdogs.onnx
 	$(TRAIN_ENV)/bin/python -m convert.quantize --run_dir=$(RUN) --model=app/model/catsdogs.onnx --ship

@@ -13,8 +13,9 @@ import logging
 import secrets
 from pathlib import Path
 
-from app.env import env_bool, env_int, env_list, env_str
+from app.env import env_bool, env_choice, env_int, env_list, env_str
 from app.inference.preprocess import DEFAULT_MAX_PIXELS
+from app.inference.variant import CHOICES as VARIANT_CHOICES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,6 +74,7 @@ CSRF_COOKIE_HTTPONLY = False  # the page's script reads the token for fetch()
 # --- the model and its limits ---------------------------------------------------
 MODEL_PATH = Path(env_str("MODEL_PATH", str(BASE_DIR / "app" / "model" / "catsdogs.onnx")))
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1, minimum=1)  # per gunicorn worker
+MODEL_VARIANT = env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES)  # auto: int8 where the CPU gains from it
 MAX_FILES_PER_REQUEST = env_int("MAX_FILES_PER_REQUEST", 16, minimum=1)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)  # whole request body
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)

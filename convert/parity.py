@@ -25,9 +25,9 @@ def max_output_differences(keras_path: Path, onnx_path: Path, images: np.ndarray
     graph (probabilities, class map, and ImageNet's probabilities if fused), relative to the
     output's own scale: divided by its largest magnitude when that is above 1 (the class map
     is in logits, tens in size; probabilities are compared as they are)."""
-    import keras
+    from training.models.classifier import load_export_model
 
-    model = keras.models.load_model(keras_path)
+    model = load_export_model(keras_path)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [output.name for output in session.get_outputs()]
     worst = dict.fromkeys(names, 0.0)

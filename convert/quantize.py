@@ -1,12 +1,14 @@
-"""Optional int8 quantization of the ONNX model, with its accuracy and speed measured.
+"""int8 quantization of the ONNX model, judged by the numeric-equivalence rule.
 
-    python -m convert.quantize --model app/model/catsdogs.onnx --run_dir var/runs/lite0
+    python -m convert.quantize --model app/model/catsdogs.onnx --run_dir var/runs/lite2 --ship
 
 Static quantization (QDQ, per-channel weights) calibrated on training-split
 photos, then both models are run on the run's test split and timed at batch 1
-in the same process. Writes <run_dir>/quantization.json and prints the
-comparison; --ship replaces the model only if int8 is at least as accurate
-(within --max_accuracy_drop) and faster.
+in the same process. Writes <run_dir>/quantization.json (figures, the photos
+on which they disagree, the verdict) and prints the comparison. With --ship,
+an int8 model that is equivalent (convert/equivalence.py) is written beside
+the float32 one as <model>.int8.onnx; the app runs it on CPUs where it is
+the faster of the two. The float32 file is never replaced.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from app.inference.model import CONTRACT_KEY, INPUT_NAME, Classifier
+from app.inference.variant import int8_path_for
+from convert.equivalence import compare
+from training.metrics import summarise
 from app.inference.preprocess import preprocess
 
 
@@ -80,14 +85,12 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     onnx.save(target, str(output))
 
 
-def test_metrics(classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> dict:
-    from training.metrics import summarise
-
+def probabilities_of(classifier: Classifier, images: np.ndarray) -> np.ndarray:
     probabilities = []
     for start in range(0, len(images), 32):
         probabilities += [[p.scores[c] for c in classifier.class_names]
                           for p in classifier.predict(images[start:start + 32])]
-    return summarise(np.array(probabilities), labels, tuple(classifier.class_names))
+    return np.array(probabilities)
 
 
 def set_test_metrics(path: Path, test: dict) -> None:
@@ -115,52 +118,61 @@ def latency_ms(classifier: Classifier, image: np.ndarray, runs: int = 200) -> fl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="app/model/catsdogs.onnx")
-    parser.add_argument("--run_dir", default="var/runs/lite0")
+    parser.add_argument("--run_dir", default="var/runs/lite2")
     parser.add_argument("--calibration_images", type=int, default=256)
-    parser.add_argument("--max_accuracy_drop", type=float, default=0.0,
-                        help="accuracy int8 may lose and still ship (0: better on both, as the model issue asks)")
-    parser.add_argument("--ship", action="store_true", help="replace --model with the int8 one if it wins")
+    parser.add_argument("--ship", action="store_true",
+                        help="write the int8 model beside --model if it is equivalent (convert/equivalence.py)")
     args = parser.parse_args(argv)
 
     model_path, run_dir = Path(args.model), Path(args.run_dir)
     int8_path = run_dir / "model.int8.onnx"
     fp32 = Classifier(model_path, threads=1)
-    size = fp32.input_size
-    test = np.load(run_dir / "predictions-test.npz")
-    train_paths = training_paths(run_dir)
     rng = np.random.default_rng(0)
-    calibration = load_photos(list(rng.choice(train_paths, args.calibration_images, replace=False)), size)
+    calibration = load_photos(list(rng.choice(training_paths(run_dir), args.calibration_images, replace=False)),
+                              fp32.input_size)
     quantize(model_path, int8_path, calibration)
-    int8 = Classifier(int8_path, threads=1)
-
-    test_images, test_labels = load_photos(list(test["paths"]), size), test["labels"]
-    one = test_images[:1]
-    figures = {"fp32": test_metrics(fp32, test_images, test_labels),
-               "int8": test_metrics(int8, test_images, test_labels)}
-    result = {"test_photos": int(len(test_labels))}
-    for kind, classifier, path in (("fp32", fp32, model_path), ("int8", int8, int8_path)):
-        result[kind] = {"accuracy": figures[kind]["accuracy"], "ece": figures[kind]["ece"],
-                        "cat_vs_dog_accuracy": figures[kind]["cat_vs_dog_accuracy"],
-                        "latency_ms_batch1": latency_ms(classifier, one),
-                        "megabytes": round(path.stat().st_size / 1e6, 2)}
-    set_test_metrics(int8_path, figures["int8"])
-    wins = (result["int8"]["accuracy"] >= result["fp32"]["accuracy"] - args.max_accuracy_drop
-            and result["int8"]["latency_ms_batch1"] < result["fp32"]["latency_ms_batch1"])
-    result["int8_ships"] = bool(wins)
+    result = measure({"fp32": (fp32, model_path), "int8": (Classifier(int8_path, threads=1), int8_path)},
+                     np.load(run_dir / "predictions-test.npz"))
+    set_test_metrics(int8_path, result["int8"].pop("test"))
+    result["fp32"].pop("test")
     (run_dir / "quantization.json").write_text(json.dumps(result, indent=2))
+    _print(result)
+    if args.ship and result["equivalence"]["equivalent"]:
+        shutil.copy(int8_path, int8_path_for(model_path))
+        print(f"shipped {int8_path} as {int8_path_for(model_path)}, beside {model_path}")
+    return 0
+
+
+def measure(models: dict[str, tuple[Classifier, Path]], test: dict) -> dict:
+    """Both models on the run's test photos: figures, batch-1 latency, size, the verdict of the
+    equivalence rule and the photos on which they disagree."""
+    size = models["fp32"][0].input_size
+    images, labels, paths = load_photos(list(test["paths"]), size), test["labels"], np.array(test["paths"])
+    result, right = {"test_photos": int(len(labels))}, {}
+    for kind, (classifier, path) in models.items():
+        probabilities = probabilities_of(classifier, images)
+        figures = summarise(probabilities, labels, tuple(classifier.class_names))
+        right[kind] = probabilities.argmax(axis=1) == labels
+        result[kind] = {"accuracy": figures["accuracy"], "ece": figures["ece"],
+                        "cat_vs_dog_accuracy": figures["cat_vs_dog_accuracy"],
+                        "latency_ms_batch1": latency_ms(classifier, images[:1]),
+                        "megabytes": round(path.stat().st_size / 1e6, 2), "test": figures}
+    result["equivalence"] = compare(right["fp32"], right["int8"])
+    result["disagreements"] = [Path(p).name for p in paths[right["fp32"] != right["int8"]]]
+    return result
+
+
+def _print(result: dict) -> None:
     for kind in ("fp32", "int8"):
         r = result[kind]
         print(f"{kind}: accuracy {r['accuracy']:.4f} (cat-vs-dog {r['cat_vs_dog_accuracy']:.4f}, "
               f"ECE {r['ece']:.4f}) on {result['test_photos']} test photos, "
               f"p50 {r['latency_ms_batch1']:.2f} ms at batch 1 (1 thread), {r['megabytes']} MB")
-    print(f"int8 {'wins' if wins else 'does not win'}: "
-          f"speed x{result['fp32']['latency_ms_batch1'] / result['int8']['latency_ms_batch1']:.2f}, "
-          f"accuracy {100 * (result['int8']['accuracy'] - result['fp32']['accuracy']):+.2f} points")
-    if args.ship and wins:
-        shutil.copy(model_path, run_dir / "model.fp32.onnx")  # kept for benchmarks and comparisons
-        shutil.copy(int8_path, model_path)
-        print(f"shipped {int8_path} as {model_path}")
-    return 0
+    e = result["equivalence"]
+    print(f"int8 {'is' if e['equivalent'] else 'is not'} equivalent: {e['only_reference_right']} photos only fp32 "
+          f"gets right, {e['only_variant_right']} only int8 (McNemar p = {e['mcnemar_p']:.3f}, accuracy drop "
+          f"{100 * e['accuracy_drop']:+.2f} points); speed x"
+          f"{result['fp32']['latency_ms_batch1'] / result['int8']['latency_ms_batch1']:.2f} here")
 
 
 if __name__ == "__main__":

@@ -20,12 +20,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 
-import training.models.classifier  # noqa: E402,F401  registers the custom layers model.keras may hold
+from training.models.classifier import load_export_model  # noqa: E402
 from app.inference.model import CLASS_MAP, CONTRACT_KEY, IMAGENET_PROBABILITIES, INPUT_NAME, PROBABILITIES  # noqa: E402
 from convert.parity import max_output_differences, parity_images  # noqa: E402
 
@@ -41,7 +40,7 @@ def keras_to_onnx(model: keras.Model) -> onnx.ModelProto:
 
 
 def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
-    model = keras.models.load_model(Path(run_dir) / "model.keras")
+    model = load_export_model(Path(run_dir) / "model.keras")
     contract = json.loads((Path(run_dir) / "contract.json").read_text())
     proto = keras_to_onnx(model)
     outputs = {PROBABILITIES: "(N, classes) calibrated probabilities",

@@ -8,6 +8,7 @@ metadata under the key "contract", written by `convert/to_onnx.py`.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from app.inference.variant import Variant, choose
+
+log = logging.getLogger("app")
 CONTRACT_KEY = "contract"
 INPUT_NAME, PROBABILITIES, CLASS_MAP = "image", "probabilities", "class_map"
 IMAGENET_PROBABILITIES = "imagenet_probabilities"  # present in models fused with ImageNet
@@ -31,7 +35,7 @@ class Prediction:
 
 
 class Classifier:
-    def __init__(self, path: Path, threads: int = 1):
+    def __init__(self, path: Path, threads: int = 1, variant: Variant | None = None):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -45,6 +49,7 @@ class Classifier:
         if self._kinds is not None:
             self.outputs.append(IMAGENET_PROBABILITIES)
         self._lock = threading.Lock()  # one run at a time per session keeps latency predictable
+        self.variant = variant or Variant("float32", Path(path), "given this file")
 
     def warm_up(self) -> None:
         self.predict(np.zeros((1, self.input_size, self.input_size, 3), dtype=np.uint8))
@@ -92,15 +97,20 @@ class Classifier:
         return {"name": self._kinds[best], "probability": float(imagenet[best])}
 
     def describe(self) -> dict:
-        """Public metadata: name, version, classes, input and metrics."""
+        """Public metadata: name, version, classes, input, metrics, and the variant running."""
         keys = ("name", "version", "created", "architecture", "class_names", "input", "preprocessing",
                 "temperature", "training_data", "metrics")
-        return {k: self.contract[k] for k in keys if k in self.contract}
+        return {**{k: self.contract[k] for k in keys if k in self.contract},
+                "variant": {"name": self.variant.name, "file": self.variant.path.name,
+                            "reason": self.variant.reason}}
 
 
 @lru_cache(maxsize=4)
-def get_classifier(path: str, threads: int = 1) -> Classifier:
-    """The process-wide classifier for this file, created and warmed up once."""
-    classifier = Classifier(Path(path), threads)
+def get_classifier(path: str, threads: int = 1, variant: str = "auto") -> Classifier:
+    """The process-wide classifier for this model (float32 or its int8 twin, whichever this
+    CPU runs faster: app/inference/variant.py), created and warmed up once."""
+    chosen = choose(Path(path), variant)
+    log.info("model variant %s (%s): %s", chosen.name, chosen.path.name, chosen.reason)
+    classifier = Classifier(chosen.path, threads, chosen)
     classifier.warm_up()
     return classifier

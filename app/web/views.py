@@ -21,7 +21,7 @@ _STATUS_BY_IMAGE_ERROR = {"too_many_pixels": 413, "unsupported_format": 415}
 
 
 def classifier() -> Classifier:
-    return get_classifier(str(settings.MODEL_PATH), settings.INFERENCE_THREADS)
+    return get_classifier(str(settings.MODEL_PATH), settings.INFERENCE_THREADS, settings.MODEL_VARIANT)
 
 
 def _uploads(request: HttpRequest) -> list[Upload]:

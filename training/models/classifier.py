@@ -114,6 +114,11 @@ def make_logits_and_map(classifier: keras.Model, mirror_average: bool,
     return keras.Model(images, averaged)
 
 
+def load_export_model(path) -> keras.Model:
+    """A saved export graph; loading it through this module registers the custom layers it holds."""
+    return keras.models.load_model(path)
+
+
 def make_export_model(classifier: keras.Model, temperature: float, mirror_average: bool = False,
                       fusion=None) -> keras.Model:
     """Images -> (calibrated probabilities, class activation map): the served contract.
