@@ -7,17 +7,9 @@ import numpy as np
 import pytest
 
 from training.metrics import softmax
-from training.models.classifier import make_classifier, make_export_model, make_logits_and_map
+from training.models.classifier import make_export_model, make_logits_and_map
 
 TEMPERATURE = 1.7
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    keras.utils.set_random_seed(0)
-    images = keras.Input((32, 32, 3), name="image")
-    features = keras.layers.Conv2D(8, 3, strides=4, padding="same", activation="relu")(images)
-    return make_classifier(keras.Model(images, features, name="tiny"), num_classes=3, dropout=0.3)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from training import fusion
 from training.metrics import softmax
-from training.models.classifier import GroupLogProbabilities, make_classifier, make_export_model
+from training.models.classifier import GroupLogProbabilities, make_export_model
 
 CAT, DOG, OTHER = 0, 1, 2
 
@@ -19,14 +19,6 @@ CAT, DOG, OTHER = 0, 1, 2
 def imagenet_head():
     rng = np.random.default_rng(0)
     return rng.normal(0, 0.5, (8, 1000)).astype(np.float32), rng.normal(0, 1, 1000).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    keras.utils.set_random_seed(0)
-    images = keras.Input((32, 32, 3), name="image")
-    features = keras.layers.Conv2D(8, 3, strides=4, padding="same", activation="relu")(images)
-    return make_classifier(keras.Model(images, features, name="tiny"), num_classes=3, dropout=0.3)
 
 
 def test_imagenet_class_names_match_the_groups():
