@@ -5,8 +5,10 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
-COPY requirements-serve.txt /tmp/requirements-serve.txt
-RUN /venv/bin/pip install -r /tmp/requirements-serve.txt
+COPY requirements-serve.txt app/trim_environment.py /tmp/
+# then drop what the app never imports (installers, test suites, unused parts) and compile the rest
+RUN /venv/bin/pip install --no-compile -r /tmp/requirements-serve.txt \
+ && /venv/bin/python /tmp/trim_environment.py /venv
 
 FROM python:3.11-slim
 ENV PATH=/venv/bin:$PATH \
