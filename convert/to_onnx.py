@@ -19,24 +19,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import onnx  # noqa: E402
-import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 
-from training.models.classifier import load_export_model  # noqa: E402
-from app.inference.model import CLASS_MAP, CONTRACT_KEY, IMAGENET_PROBABILITIES, INPUT_NAME, PROBABILITIES  # noqa: E402
+from app.inference.model import CLASS_MAP, CONTRACT_KEY, IMAGENET_PROBABILITIES, PROBABILITIES  # noqa: E402
 from convert.parity import max_output_differences, parity_images  # noqa: E402
+from training.models.classifier import load_export_model  # noqa: E402
+from training.onnx_graph import OPSET, keras_to_onnx  # noqa: E402
 
-OPSET = 17  # pinned: supported by onnxruntime >= 1.14 and by tf2onnx 1.17
 PARITY_TOLERANCE = 1e-4
-
-
-def keras_to_onnx(model: keras.Model) -> onnx.ModelProto:
-    """The tf2onnx conversion, at the pinned opset, with a batch dimension of any size."""
-    signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)
-    return proto
 
 
 def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
