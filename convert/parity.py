@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from app.inference.contract import Contract
 from app.inference.model import INPUT_NAME
 from app.inference.preprocess import preprocess
 
@@ -15,7 +15,7 @@ from app.inference.preprocess import preprocess
 def parity_images(run_dir: Path, count: int) -> np.ndarray:
     """The first `count` photos of the run's test split, through the serving preprocessing."""
     paths = list(np.load(Path(run_dir) / "predictions-test.npz")["paths"][:count])
-    size = json.loads((Path(run_dir) / "contract.json").read_text())["input"]["size"]
+    size = Contract.read_json(Path(run_dir) / "contract.json").input.size
     return np.stack([preprocess(Path(p).read_bytes(), size) for p in paths])
 
 

@@ -24,7 +24,8 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from app.inference.model import CONTRACT_KEY, INPUT_NAME, Classifier
+from app.inference.contract import Contract
+from app.inference.model import INPUT_NAME, Classifier
 from app.inference.variant import int8_path_for
 from convert.equivalence import compare
 from training.metrics import summarise
@@ -75,13 +76,10 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
                     nodes_to_exclude=head_nodes(onnx.load(str(prepared))))
     prepared.unlink()
     # keep the contract: quantize_static writes a new model without our metadata
-    source, target = onnx.load(str(model_path)), onnx.load(str(output))
-    contract = json.loads({p.key: p.value for p in source.metadata_props}[CONTRACT_KEY])
-    contract["onnx"]["quantization"] = "int8 static, QDQ, per-channel weights"
-    del target.metadata_props[:]
-    for entry in source.metadata_props:
-        new = target.metadata_props.add()
-        new.key, new.value = entry.key, json.dumps(contract) if entry.key == CONTRACT_KEY else entry.value
+    contract = Contract.read_proto(onnx.load(str(model_path)))
+    contract.onnx["quantization"] = "int8 static, QDQ, per-channel weights"
+    target = onnx.load(str(output))
+    contract.write_metadata(target)
     onnx.save(target, str(output))
 
 
@@ -96,11 +94,9 @@ def probabilities_of(classifier: Classifier, images: np.ndarray) -> np.ndarray:
 def set_test_metrics(path: Path, test: dict) -> None:
     """Record the model's own test figures in its contract (what /api/v1/model shows)."""
     model = onnx.load(str(path))
-    for entry in model.metadata_props:
-        if entry.key == CONTRACT_KEY:
-            contract = json.loads(entry.value)
-            contract["metrics"]["test"] = test
-            entry.value = json.dumps(contract)
+    contract = Contract.read_proto(model)
+    contract.metrics["test"] = test
+    contract.write_metadata(model)
     onnx.save(model, str(path))
 
 

@@ -3,8 +3,8 @@
     python -m convert.to_onnx --run_dir var/runs/lite0 --output app/model/catsdogs.onnx
 
 The ONNX file carries the run's contract (class names, input, preprocessing,
-temperature, metrics, version, date) as metadata under "contract", so the app
-needs nothing else. The parity check runs Keras and onnxruntime on real
+temperature, metrics, version, date: app/inference/contract.py) in its
+metadata, so the app needs nothing else. The parity check runs Keras and onnxruntime on real
 photos of the run's test split and fails if any output (probabilities, class
 map, ImageNet's probabilities) differs by more than PARITY_TOLERANCE.
 """
@@ -22,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import onnx  # noqa: E402
 import tf2onnx  # noqa: E402
 
-from app.inference.model import CLASS_MAP, CONTRACT_KEY, IMAGENET_PROBABILITIES, PROBABILITIES  # noqa: E402
+from app.inference.contract import Contract  # noqa: E402
+from app.inference.model import CLASS_MAP, IMAGENET_PROBABILITIES, PROBABILITIES  # noqa: E402
 from convert.parity import max_output_differences, parity_images  # noqa: E402
 from training.models.classifier import load_export_model  # noqa: E402
 from training.onnx_graph import OPSET, keras_to_onnx  # noqa: E402
@@ -32,16 +33,15 @@ PARITY_TOLERANCE = 1e-4
 
 def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
     model = load_export_model(Path(run_dir) / "model.keras")
-    contract = json.loads((Path(run_dir) / "contract.json").read_text())
+    contract = Contract.read_json(Path(run_dir) / "contract.json")
     proto = keras_to_onnx(model)
     outputs = {PROBABILITIES: "(N, classes) calibrated probabilities",
                CLASS_MAP: "(N, h, w, classes) class activation map",
-               IMAGENET_PROBABILITIES: "(N, 1000) the backbone's own ImageNet classifier (the nearest kind of an 'other' photo)"}
+               IMAGENET_PROBABILITIES: "(N, 1000) ImageNet's probabilities (the nearest kind of an 'other' photo)"}
     outputs = dict(list(outputs.items())[:len(model.outputs)])
     _name_outputs(proto, list(outputs))
-    contract["onnx"] = {"opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}", "outputs": outputs}
-    _set_metadata(proto, {CONTRACT_KEY: json.dumps(contract), "name": contract["name"],
-                          "version": contract["version"], "class_names": ",".join(contract["class_names"])})
+    contract.onnx = {"opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}", "outputs": outputs}
+    contract.write_metadata(proto)
     proto.producer_name = "catsdogs convert/to_onnx.py"
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(output))
@@ -58,13 +58,6 @@ def _name_outputs(proto: onnx.ModelProto, names: list[str]) -> None:
             node.output[:] = [name if o == old else o for o in node.output]
             node.input[:] = [name if i == old else i for i in node.input]
         output.name = name
-
-
-def _set_metadata(proto: onnx.ModelProto, values: dict[str, str]) -> None:
-    del proto.metadata_props[:]
-    for key, value in values.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
 
 
 def parity_report(run_dir: Path, output: Path) -> Path:

@@ -24,6 +24,7 @@ import cv2  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from app.inference.contract import Contract  # noqa: E402
 from training import metrics  # noqa: E402
 
 # name, metric key, comparison, threshold (issue 13's: cat-vs-dog counts a pet called "other" as a mistake)
@@ -45,8 +46,8 @@ KIND_TARGETS = (
 SHIPPED_RECIPE = "head fused with ImageNet"
 
 
-def load_run(run_dir: Path) -> tuple[dict, dict]:
-    contract = json.loads((run_dir / "contract.json").read_text())
+def load_run(run_dir: Path) -> tuple[Contract, dict]:
+    contract = Contract.read_json(run_dir / "contract.json")
     predictions = dict(np.load(run_dir / "predictions-test.npz"))
     return contract, predictions
 
@@ -67,7 +68,7 @@ def evaluate_onnx(onnx_path: Path, predictions: dict) -> tuple[dict, str]:
     for start in range(0, len(paths), 32):
         batch = np.stack([preprocess(Path(p).read_bytes(), served.input_size) for p in paths[start:start + 32]])
         probabilities += [[p.scores[c] for c in served.class_names] for p in served.predict(batch)]
-    quantized = served.contract.get("onnx", {}).get("quantization")
+    quantized = (served.contract.onnx or {}).get("quantization")
     return {**predictions, "probabilities": np.array(probabilities)}, f"{onnx_path.name}" + (
         f" ({quantized})" if quantized else " (float32)")
 
@@ -230,12 +231,13 @@ def held_out_mistakes(run_metrics: dict) -> str:
 
 
 def comparison_rows(runs: dict[str, dict]) -> list[str]:
-    """Test figures of each run, and its held-out pet mistakes: the figure runs are chosen by."""
+    """Test figures of each run ({"metrics": ..., "note": ...}), and its held-out pet mistakes:
+    the figure runs are chosen by."""
     lines = ["| model | held out: pet mistakes | cat-vs-dog accuracy | 'other' recall | pets called 'other' | "
              "accuracy (3 classes) | ECE |", "|---|---|---|---|---|---|---|"]
-    for label, contract in runs.items():
-        t = contract["metrics"]["test"]
-        lines.append(f"| {label} | {held_out_mistakes(contract['metrics'])} | {_pct(t['cat_vs_dog_accuracy'])} | "
+    for label, run in runs.items():
+        t = run["metrics"]["test"]
+        lines.append(f"| {label} | {held_out_mistakes(run['metrics'])} | {_pct(t['cat_vs_dog_accuracy'])} | "
                      f"{_pct(t['other_recall'])} | {_pct(t['pets_called_other'])} | {_pct(t['accuracy'])} | "
                      f"{_pct(t['ece'])} |")
     return lines
@@ -269,32 +271,32 @@ def kinds_on_test_rows(by_kind: dict) -> list[str]:
             *[f"| {kind} | {counts[kind]} | {_pct(recall)} |" for kind, recall in by_kind["other_recall_by_kind"].items()]]
 
 
-def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs: dict, errors: int,
-               has_curves: bool, held_out_errors: tuple[int, int] = (0, 0)) -> str:
-    test = contract["metrics"]["test"]
-    names = contract["class_names"]
+def model_card(contract: Contract, evaluated: str, targets: list[dict], runs: dict[str, dict], aucs: dict,
+               errors: int, has_curves: bool, held_out_errors: tuple[int, int] = (0, 0)) -> str:
+    test = contract.metrics["test"]
+    names = contract.class_names
     matrix = test["confusion_matrix"]
-    counts = contract["training_data"]["counts"]
+    counts = contract.training_data["counts"]
     lines = [
-        f"# Model card: {contract['name']} (version {contract['version']})",
+        f"# Model card: {contract.name} (version {contract.version})",
         "",
-        f"A convolutional network ({contract['architecture']}) that says whether a photo shows a **cat**, a "
+        f"A convolutional network ({contract.architecture}) that says whether a photo shows a **cat**, a "
         "**dog**, or **neither** (\"other\"), with a calibrated confidence and a class activation map.",
         "",
-        f"- Created {contract['created']} by `python -m training.train` "
+        f"- Created {contract.created} by `python -m training.train` "
         f"(config below), converted by `python -m convert.to_onnx`.",
-        f"- Input: `{contract['input']['name']}`, {contract['input']['size']}x{contract['input']['size']} RGB, "
-        f"{contract['input']['dtype']} {contract['input']['range']}, {contract['input']['layout']}.",
+        f"- Input: `{contract.input.name}`, {contract.input.size}x{contract.input.size} RGB, "
+        f"{contract.input.dtype} {contract.input.range}, {contract.input.layout}.",
         f"- Preprocessing (shared by training and serving, `app/inference/preprocess.py`): "
-        f"{contract['preprocessing']}.",
-        f"- Outputs: calibrated probabilities (temperature {contract['temperature']:.3f}, fitted on "
-        f"{contract.get('calibrated_on', 'the validation split')}) and the class activation map of the last "
+        f"{contract.preprocessing}.",
+        f"- Outputs: calibrated probabilities (temperature {contract.temperature:.3f}, fitted on "
+        f"{contract.calibrated_on}) and the class activation map of the last "
         "convolution.",
         "",
         "## Test results",
         "",
         f"Test split: {test['count']} photos never used for training or tuning "
-        f"({counts['test']}), classified by {contract['evaluated']} from the image files, through the "
+        f"({counts['test']}), classified by {evaluated} from the image files, through the "
         "same preprocessing as the app.",
         "",
         *target_rows(targets),
@@ -308,12 +310,12 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
               "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for name, row in zip(names, matrix):
         lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
-    if "test_by_kind" in contract["metrics"]:
+    if "test_by_kind" in contract.metrics:
         lines += ["", "'Other' on the test split, by kind (every kind here was also in training):", "",
-                  *kinds_on_test_rows(contract["metrics"]["test_by_kind"])]
-    comparison = contract["metrics"].get("held_out_kinds")
+                  *kinds_on_test_rows(contract.metrics["test_by_kind"])]
+    comparison = contract.metrics.get("held_out_kinds")
     if comparison:
-        folds = contract["config"]["head_folds"]
+        folds = contract.config["head_folds"]
         where = (f"Cross-validation can: in each of its {folds} folds, whole kinds of 'other' are held out "
                  "(every photo of people, say) along with a share of the pets, and the head that scores them "
                  "never saw one." if folds else
@@ -351,13 +353,13 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
     lines += [
         "## Training data",
         "",
-        f"- Cats and dogs: {', '.join(contract['training_data']['pets'])} (Kaggle Dogs vs. Cats, 2013; "
+        f"- Cats and dogs: {', '.join(contract.training_data['pets'])} (Kaggle Dogs vs. Cats, 2013; "
         "photos resized to 200x200 before they reached us).",
-        f"- Other: {', '.join(contract['training_data']['others'])} (natural-images and Imagenette: "
+        f"- Other: {', '.join(contract.training_data['others'])} (natural-images and Imagenette: "
         "airplanes, cars, flowers, fruit, motorbikes, people and 9 ImageNet classes; everyday: people, "
         "clothing and scenes).",
-        f"- Split: {contract['training_data']['split']}; counts {json.dumps(counts)}; "
-        f"{contract['training_data']['skipped_files']} unreadable files skipped.",
+        f"- Split: {contract.training_data['split']}; counts {json.dumps(counts)}; "
+        f"{contract.training_data['skipped_files']} unreadable files skipped.",
         "",
         "## Limits",
         "",
@@ -370,17 +372,17 @@ def model_card(contract: dict, targets: list[dict], runs: dict[str, dict], aucs:
         "",
         "## How it was trained",
         "",
-        f"Wall time per stage (2-core CPU): {json.dumps(contract['stage_seconds'])}.",
+        f"Wall time per stage (2-core CPU): {json.dumps(contract.stage_seconds)}.",
         "",
         "```json",
-        json.dumps(contract["config"], indent=1),
+        json.dumps(contract.config, indent=1),
         "```",
     ]
     return "\n".join(lines) + "\n"
 
 
 def earlier_runs(path: Path) -> dict[str, dict]:
-    """Runs measured by this same report in earlier sessions, shaped like a contract for the table."""
+    """Runs measured by this same report in earlier sessions, as {"metrics": ..., "note": ...}."""
     if not path.exists():
         return {}
     return {f"{label} (earlier run)": {"metrics": {k: run[k] for k in ("test", "val", "cv") if k in run},
@@ -405,18 +407,17 @@ def main(argv: list[str] | None = None) -> int:
     evaluated = "the Keras model of the run"
     if onnx_path.exists():
         predictions, evaluated = evaluate_onnx(onnx_path, predictions)
-    names = contract["class_names"]
+    names = contract.class_names
     probabilities, labels = predictions["probabilities"], predictions["labels"]
-    contract["metrics"]["test"] = metrics.summarise(probabilities, labels, tuple(names))
-    contract["evaluated"] = evaluated
+    contract.metrics["test"] = metrics.summarise(probabilities, labels, tuple(names))
 
-    plot_confusion(np.array(contract["metrics"]["test"]["confusion_matrix"]), names, output / "report" / "confusion.png")
+    plot_confusion(np.array(contract.metrics["test"]["confusion_matrix"]), names, output / "report" / "confusion.png")
     aucs = plot_roc(probabilities, labels, names, output / "report" / "roc.png")
     plot_reliability(probabilities, labels, output / "report" / "reliability.png")
     has_curves = plot_learning_curves(run_dir, output / "report" / "learning-curves.png")
     errors = contact_sheet(predictions, names, output / "report" / "misclassified.jpg")
     if "kinds" in predictions:
-        contract["metrics"]["test_by_kind"] = metrics.by_kind(probabilities.argmax(axis=1), labels,
+        contract.metrics["test_by_kind"] = metrics.by_kind(probabilities.argmax(axis=1), labels,
                                                               predictions["kinds"])
     held_out_errors = (0, 0)
     if (run_dir / "predictions-held-out.npz").exists():
@@ -429,21 +430,21 @@ def main(argv: list[str] | None = None) -> int:
                           among=(held_out["labels"] != other) & (held_out["probabilities"].argmax(axis=1) == other)))
 
     onnx_mb = onnx_path.stat().st_size / 1e6 if onnx_path.exists() else None
-    targets = check_targets(contract["metrics"]["test"], onnx_mb)
-    comparison = contract["metrics"].get("held_out_kinds", {})
+    targets = check_targets(contract.metrics["test"], onnx_mb)
+    comparison = contract.metrics.get("held_out_kinds", {})
     if SHIPPED_RECIPE in comparison:
         targets += check_kind_targets(comparison[SHIPPED_RECIPE])
-    runs = {contract["architecture"] + " (shipped)": contract}
+    runs = {contract.architecture + " (shipped)": {"metrics": contract.metrics}}
     for extra in args.baseline_dir:
         if (Path(extra) / "contract.json").exists():
-            other = json.loads((Path(extra) / "contract.json").read_text())
-            runs[f"{other['architecture']} ({Path(extra).name})"] = other
+            other = Contract.read_json(Path(extra) / "contract.json")
+            runs[f"{other.architecture} ({Path(extra).name})"] = {"metrics": other.metrics}
     runs.update(earlier_runs(Path(args.earlier)))
-    (output / "MODEL_CARD.md").write_text(model_card(contract, targets, runs, aucs, errors, has_curves,
+    (output / "MODEL_CARD.md").write_text(model_card(contract, evaluated, targets, runs, aucs, errors, has_curves,
                                                      held_out_errors))
     (output / "metrics.json").write_text(json.dumps(
-        {"model": contract["name"], "version": contract["version"], "evaluated": evaluated,
-         "test": contract["metrics"]["test"], "test_by_kind": contract["metrics"].get("test_by_kind"),
+        {"model": contract.name, "version": contract.version, "evaluated": evaluated,
+         "test": contract.metrics["test"], "test_by_kind": contract.metrics.get("test_by_kind"),
          "held_out_kinds": comparison,
          "roc_auc": aucs, "targets": targets,
          "compared": {k: v["metrics"]["test"] for k, v in runs.items()}}, indent=2))

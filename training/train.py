@@ -33,6 +33,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from app.inference.contract import Contract, ModelInput  # noqa: E402
+from app.inference.model import INPUT_NAME  # noqa: E402
 from training import metrics  # noqa: E402
 from training.augment import make_augmenter  # noqa: E402
 from training.bulk_predict import BulkPredictor  # noqa: E402
@@ -53,7 +55,7 @@ PREPROCESSING = ("decode (EXIF orientation applied, alpha composited on white) -
                  "float32 0..255 NHWC; normalisation is inside the graph")
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> Contract:
     config = TrainConfig.from_args(argv)
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     export = make_export_model(classifier, temperature, config.mirror_average, fusion)
     export.save(run_dir / "model.keras")
     contract = make_contract(config, data, temperature, results, timings, fusion)
-    (run_dir / "contract.json").write_text(json.dumps(contract, indent=2))
+    contract.write_json(run_dir / "contract.json")
     log.info("test: %s", json.dumps({k: v for k, v in results["test"].items() if k != "per_class"}))
     return contract
 
@@ -291,41 +293,38 @@ def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, tem
 
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,
-                  timings: dict, fusion: Fusion | None = None) -> dict:
+                  timings: dict, fusion: Fusion | None = None) -> Contract:
     counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES)).tolist()))
               for split in ("train", "val", "test")}
     now = datetime.now(timezone.utc)
-    return {
-        "name": f"catsdogs-{config.model}",
-        "version": now.strftime("%Y.%m.%d"),
-        "created": now.isoformat(timespec="seconds"),
-        "architecture": config.model,
-        "class_names": list(CLASS_NAMES),
-        "input": {"name": "image", "size": config.input_size, "layout": "NHWC", "dtype": "float32",
-                  "range": "0..255 RGB"},
-        "preprocessing": PREPROCESSING.format(size=config.input_size),
-        "mirror_average": config.mirror_average,
-        "imagenet_fusion": None if fusion is None else {
+    return Contract(
+        name=f"catsdogs-{config.model}",
+        version=now.strftime("%Y.%m.%d"),
+        created=now.isoformat(timespec="seconds"),
+        architecture=config.model,
+        class_names=list(CLASS_NAMES),
+        input=ModelInput(INPUT_NAME, config.input_size),
+        preprocessing=PREPROCESSING.format(size=config.input_size),
+        mirror_average=config.mirror_average,
+        imagenet_fusion=None if fusion is None else {
             "inputs": ["head logit cat", "head logit dog", "head logit other",
                        "ImageNet log P(cat)", "ImageNet log P(dog)", "ImageNet log P(other)"],
             "imagenet_classes": {"cat": [IMAGENET_CATS.start, IMAGENET_CATS.stop - 1],
                                  "dog": [IMAGENET_DOGS.start, IMAGENET_DOGS.stop - 1]},
             "kernel": np.round(fusion.kernel, 5).tolist(), "bias": np.round(fusion.bias, 5).tolist(),
             "imagenet_class_names": imagenet_class_names()},
-        "temperature": temperature,
-        "calibrated_on": (f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
-                          if "cv" in results else "the validation split"),
-        "training_data": {"pets": public_names(config.pets), "others": public_names(config.others),
-                          "counts": counts,
-                          "skipped_files": len(data.skipped),
-                          "split": SPLIT_RULE,
-                          "head_fitted_on": "train + val" if "cv" in results else "train"},
-        "metrics": results,
-        "stage_seconds": timings,
-        "config": {**dataclasses.asdict(config), "pets": public_names(config.pets),
-                   "others": public_names(config.others), "run_dir": public_names([config.run_dir])[0],
-                   "cache_dir": public_names([config.cache_dir])[0]},
-    }
+        temperature=temperature,
+        calibrated_on=(f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
+                       if "cv" in results else "the validation split"),
+        training_data={"pets": public_names(config.pets), "others": public_names(config.others),
+                       "counts": counts, "skipped_files": len(data.skipped), "split": SPLIT_RULE,
+                       "head_fitted_on": "train + val" if "cv" in results else "train"},
+        metrics=results,
+        stage_seconds=timings,
+        config={**dataclasses.asdict(config), "pets": public_names(config.pets),
+                "others": public_names(config.others), "run_dir": public_names([config.run_dir])[0],
+                "cache_dir": public_names([config.cache_dir])[0]},
+    )
 
 
 def public_names(folders: list[str]) -> list[str]:

@@ -2,12 +2,11 @@
 
 No Django and no TensorFlow here. The ONNX file carries its own contract
 (class names, input size, preprocessing, temperature, metrics, version) in its
-metadata under the key "contract", written by `convert/to_onnx.py`.
+metadata (`app/inference/contract.py`), written by `convert/to_onnx.py`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from app.inference.contract import Contract
 from app.inference.variant import Variant, choose
 
 log = logging.getLogger("app")
-CONTRACT_KEY = "contract"
 INPUT_NAME, PROBABILITIES, CLASS_MAP = "image", "probabilities", "class_map"
 IMAGENET_PROBABILITIES = "imagenet_probabilities"  # present in models fused with ImageNet
 
@@ -41,9 +40,9 @@ class Classifier:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.contract = json.loads(self.session.get_modelmeta().custom_metadata_map[CONTRACT_KEY])
-        self.class_names: list[str] = self.contract["class_names"]
-        self.input_size: int = self.contract["input"]["size"]
+        self.contract = Contract.from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        self.class_names: list[str] = self.contract.class_names
+        self.input_size: int = self.contract.input.size
         self.outputs = [PROBABILITIES, CLASS_MAP]
         self._kinds = self._imagenet_kinds()
         if self._kinds is not None:
@@ -79,7 +78,7 @@ class Classifier:
 
     def _imagenet_kinds(self) -> np.ndarray | None:
         """ImageNet's class names with its cats and dogs blanked out, if the model has that output."""
-        fusion = self.contract.get("imagenet_fusion") or {}
+        fusion = self.contract.imagenet_fusion or {}
         served = {o.name for o in self.session.get_outputs()}
         if IMAGENET_PROBABILITIES not in served or "imagenet_class_names" not in fusion:
             return None
@@ -98,9 +97,7 @@ class Classifier:
 
     def describe(self) -> dict:
         """Public metadata: name, version, classes, input, metrics, and the variant running."""
-        keys = ("name", "version", "created", "architecture", "class_names", "input", "preprocessing",
-                "temperature", "training_data", "metrics")
-        return {**{k: self.contract[k] for k in keys if k in self.contract},
+        return {**self.contract.public(),
                 "variant": {"name": self.variant.name, "file": self.variant.path.name,
                             "reason": self.variant.reason}}
 

@@ -62,7 +62,7 @@ def classify(uploads: list[Upload], classifier: Classifier, max_pixels: int, hea
 
     return {
         "predictions": entries,
-        "model": {"name": classifier.contract["name"], "version": classifier.contract["version"]},
+        "model": {"name": classifier.contract.name, "version": classifier.contract.version},
         "timing_ms": {"preprocess": _ms(start, preprocessed), "inference": _ms(preprocessed, inferred),
                       "heatmap": _ms(inferred, done), "total": _ms(start, done)},
     }

@@ -6,37 +6,44 @@ _ERROR = {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
 }
-_SCORES = {"type": "object", "properties": {c: {"type": "number"} for c in ("cat", "dog", "other")}}
-_PREDICTION = {
-    "type": "object", "required": ["filename"],
-    "properties": {
-        "filename": {"type": "string"},
-        "label": {"type": "string", "enum": ["cat", "dog", "other"]},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                       "description": "Calibrated probability of `label`."},
-        "scores": _SCORES,
-        "nearest_imagenet_kind": {"type": "object", "required": ["name", "probability"],
-                       "description": "Only when `label` is other (and the model carries ImageNet's "
-                                      "classifier): the likeliest of ImageNet's 1,000 kinds that is no cat or "
-                                      "dog, with ImageNet's own probability (not calibrated on our photos). "
-                                      "ImageNet has no 'person': people get what they wear or hold.",
-                       "properties": {"name": {"type": "string"}, "probability": {"type": "number"}}},
-        "heatmap": {"type": "object", "description": "Only with ?heatmap=1.",
-                    "properties": {"grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
-                                   "image": {"type": "string", "description": "JPEG data: URI of the overlay"}}},
-        "error": _ERROR,
-    },
-    "description": "Either label/confidence/scores, or error for a file that could not be read.",
+_NEAREST_KIND = {
+    "type": "object", "required": ["name", "probability"],
+    "description": "Only when `label` is other (and the model carries ImageNet's classifier): the likeliest "
+                   "of ImageNet's 1,000 kinds that is no cat or dog, with ImageNet's own probability (not "
+                   "calibrated on our photos). ImageNet has no 'person': people get what they wear or hold.",
+    "properties": {"name": {"type": "string"}, "probability": {"type": "number"}},
 }
-_ANSWER = {
-    "type": "object", "required": ["predictions", "model", "timing_ms"],
-    "properties": {
-        "predictions": {"type": "array", "items": _PREDICTION},
-        "model": {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
-        "timing_ms": {"type": "object", "additionalProperties": {"type": "number"}},
-        "error": _ERROR,
-    },
-}
+
+
+def _prediction(class_names: list[str]) -> dict:
+    return {
+        "type": "object", "required": ["filename"],
+        "properties": {
+            "filename": {"type": "string"},
+            "label": {"type": "string", "enum": list(class_names)},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "Calibrated probability of `label`."},
+            "scores": {"type": "object", "properties": {c: {"type": "number"} for c in class_names}},
+            "nearest_imagenet_kind": _NEAREST_KIND,
+            "heatmap": {"type": "object", "description": "Only with ?heatmap=1.", "properties": {
+                "grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+                "image": {"type": "string", "description": "JPEG data: URI of the overlay"}}},
+            "error": _ERROR,
+        },
+        "description": "Either label/confidence/scores, or error for a file that could not be read.",
+    }
+
+
+def _answer(class_names: list[str]) -> dict:
+    return {
+        "type": "object", "required": ["predictions", "model", "timing_ms"],
+        "properties": {
+            "predictions": {"type": "array", "items": _prediction(class_names)},
+            "model": {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
+            "timing_ms": {"type": "object", "additionalProperties": {"type": "number"}},
+            "error": _ERROR,
+        },
+    }
 
 
 def _error_response(description: str) -> dict:
@@ -44,7 +51,8 @@ def _error_response(description: str) -> dict:
         "type": "object", "properties": {"error": _ERROR}}}}}
 
 
-def openapi_document(max_files: int, max_bytes: int) -> dict:
+def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> dict:
+    """The document for these limits and the served model's classes (from its contract)."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "Cats, dogs or neither", "version": "1",
@@ -61,7 +69,7 @@ def openapi_document(max_files: int, max_bytes: int) -> dict:
                                              "items": {"type": "string", "format": "binary"}}}}}}},
                 "responses": {
                     "200": {"description": "Every file answered (some may carry an error).",
-                            "content": {"application/json": {"schema": _ANSWER}}},
+                            "content": {"application/json": {"schema": _answer(class_names)}}},
                     "400": _error_response("Bad request, or no file was a readable image."),
                     "405": _error_response("Not a POST."),
                     "413": _error_response(f"Over {max_bytes} bytes, too many files or too many pixels."),

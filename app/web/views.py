@@ -79,7 +79,8 @@ def api_model(request: HttpRequest) -> JsonResponse:
 
 @require_safe  # GET, and HEAD for uptime monitors that probe with it
 def api_openapi(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(openapi_document(settings.MAX_FILES_PER_REQUEST, settings.MAX_UPLOAD_BYTES))
+    return JsonResponse(openapi_document(settings.MAX_FILES_PER_REQUEST, settings.MAX_UPLOAD_BYTES,
+                                         classifier().class_names))
 
 
 def page(request: HttpRequest) -> HttpResponse:
@@ -108,4 +109,4 @@ def readyz(request: HttpRequest) -> JsonResponse:
         model = classifier()
     except Exception as error:  # any load failure means "not ready", reported, not raised
         return json_error(503, "model_unavailable", f"The model could not be loaded: {type(error).__name__}")
-    return JsonResponse({"status": "ready", "model": model.contract["name"], "version": model.contract["version"]})
+    return JsonResponse({"status": "ready", "model": model.contract.name, "version": model.contract.version})

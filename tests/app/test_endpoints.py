@@ -18,7 +18,7 @@ def test_readyz_names_the_loaded_model(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["status"] == "ready"
-    assert response.json()["version"] == classifier().contract["version"]
+    assert response.json()["version"] == classifier().contract.version
 
 
 def test_readyz_is_503_when_the_model_cannot_load(client, tmp_path):
@@ -42,6 +42,10 @@ def test_openapi_documents_every_route(client):
     assert set(document["paths"]) == {"/api/v1/predict", "/api/v1/model", "/healthz", "/readyz"}
     responses = document["paths"]["/api/v1/predict"]["post"]["responses"]
     assert {"200", "400", "405", "413", "415", "429"} <= set(responses)
+    prediction = responses["200"]["content"]["application/json"]["schema"]["properties"]["predictions"]["items"]
+    classes = classifier().class_names  # from the served model's contract, not a copy
+    assert prediction["properties"]["label"]["enum"] == classes
+    assert set(prediction["properties"]["scores"]["properties"]) == set(classes)
 
 
 def test_unknown_paths_are_json_404(client):

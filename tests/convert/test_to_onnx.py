@@ -28,7 +28,7 @@ def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
     classifier = Classifier(onnx_path)
     assert classifier.class_names == ["cat", "dog", "other"]
     assert classifier.input_size == 64
-    assert classifier.contract["onnx"]["opset"] == 17
+    assert classifier.contract.onnx["opset"] == 17
     image = preprocess((PETS / "cat.1.jpg").read_bytes(), size=64)
     prediction = classifier.predict(image[None])[0]
     assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-5)
@@ -50,17 +50,17 @@ def test_int8_is_judged_by_the_equivalence_rule_and_ships_beside_float32(lite0_r
     verdict = result["equivalence"]
     assert len(result["disagreements"]) == verdict["only_reference_right"] + verdict["only_variant_right"]
     assert int8_path_for(onnx_path).exists() == verdict["equivalent"]  # shipped beside, never instead
-    assert Classifier(onnx_path).contract.get("onnx", {}).get("quantization") is None
+    assert "quantization" not in Classifier(onnx_path).contract.onnx
     int8 = Classifier(tmp_path / "run" / "model.int8.onnx")
-    assert int8.contract["onnx"]["quantization"].startswith("int8")
-    assert int8.contract["metrics"]["test"]["count"] == result["test_photos"]
+    assert int8.contract.onnx["quantization"].startswith("int8")
+    assert int8.contract.metrics["test"]["count"] == result["test_photos"]
 
 
 def test_a_mirror_averaging_model_converts_and_answers_the_same_for_a_mirrored_photo(tmp_path):
     from convert.to_onnx import main as convert_main
 
     contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--mirror_average=true")
-    assert contract["mirror_average"] is True
+    assert contract.mirror_average is True
     assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'mirror.onnx'}"]) == 0
     assert json.loads((tmp_path / "run" / "mirror.parity.json").read_text())["max_probability_difference"] < 1e-4
     served = Classifier(tmp_path / "mirror.onnx")
@@ -74,8 +74,8 @@ def test_the_simple_cnn_baseline_trains_and_converts(tmp_path):
     from convert.to_onnx import main as convert_main
 
     contract = tiny_run(tmp_path, "simple-cnn")
-    assert contract["architecture"] == "simple-cnn"
-    assert "head" not in contract["stage_seconds"]
+    assert contract.architecture == "simple-cnn"
+    assert "head" not in contract.stage_seconds
     assert convert_main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'simple.onnx'}"]) == 0
     probabilities = Classifier(tmp_path / "simple.onnx").predict(np.zeros((2, 64, 64, 3), np.uint8))
     assert len(probabilities) == 2

@@ -47,17 +47,17 @@ def test_resuming_reuses_finished_stages(lite0_run, tmp_path):
     shutil.copytree(finished / "cache", tmp_path / "cache")
     second = tiny_run(tmp_path, "efficientnet-lite0")
     assert "head: reusing" in (tmp_path / "run" / "train.log").read_text()
-    assert second["stage_seconds"]["head"] < first["stage_seconds"]["head"] + 1
+    assert second.stage_seconds["head"] < first.stage_seconds["head"] + 1
 
 
 def test_a_cross_validated_head_is_scored_and_calibrated_out_of_fold(tmp_path):
     contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--head_folds=3",
                         "--head_augmented_copies=1")
-    counts = contract["training_data"]["counts"]
-    held_out = contract["metrics"]["cv"]
-    assert "val" not in contract["metrics"]  # val is training data here, so no val figures
+    counts = contract.training_data["counts"]
+    held_out = contract.metrics["cv"]
+    assert "val" not in contract.metrics  # val is training data here, so no val figures
     assert held_out["count"] == sum(counts["train"].values()) + sum(counts["val"].values())
-    assert contract["calibrated_on"].startswith("out-of-fold logits of 3-fold cross-validation")
+    assert contract.calibrated_on.startswith("out-of-fold logits of 3-fold cross-validation")
     assert (tmp_path / "run" / "head-out-of-fold.npz").exists()
     log = (tmp_path / "run" / "train.log").read_text()
     assert "fold 2:" in log and "features train_augmented1:" in log
