@@ -99,11 +99,11 @@ def bench_model(models: dict[str, Path], runs: int) -> list[dict]:
     return rows
 
 
-def bench_preprocess(photos: dict[str, Path], runs: int) -> list[dict]:
+def bench_preprocess(photos: dict[str, Path], runs: int, size: int) -> list[dict]:
     rows = []
     for name, path in photos.items():
         data = path.read_bytes()
-        ms = median_ms(lambda: preprocess(data), runs if "12" not in name else max(10, runs // 5))
+        ms = median_ms(lambda: preprocess(data, size), runs if "12" not in name else max(10, runs // 5))
         rows.append({"photo": name, "bytes": len(data), "p50_ms": round(ms, 2)})
         print(f"preprocess {name}: {ms:.2f} ms")
     return rows
@@ -129,7 +129,7 @@ def bench_tensorflow_baseline(keras_path: Path, photos: dict[str, Path], ours: C
             return model.predict(image[None], verbose=0)
 
         def our_way():
-            return ours.predict(preprocess(data)[None])
+            return ours.predict(preprocess(data, size)[None])
 
         tf_ms = median_ms(tensorflow_way, max(10, runs // 4))
         our_ms = median_ms(our_way, runs)
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
                "served": {"variant": served.name, "reason": served.reason}, "notes": []}
     results["model"] = bench_model(models, runs)
-    results["preprocess"] = bench_preprocess(photos, runs)
+    results["preprocess"] = bench_preprocess(photos, runs, Classifier(served.path, 1).input_size)
     results["http"] = bench_http(photos, folder, args.quick)
     results["cold_start"] = bench_cold_start(photos["500x375 JPEG"], tries=2 if args.quick else 3)
     results["memory"] = bench_memory(photos["500x375 JPEG"], folder, 500 if args.quick else 5000)

@@ -13,7 +13,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.inference.preprocess import INPUT_SIZE
 
 # The data sets, read where they are (../shared/datasets beside the repository), never copied in.
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
@@ -25,12 +24,12 @@ class TrainConfig:
     pets: list[str] = field(default_factory=lambda: [str(DATASETS / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
     others: list[str] = field(default_factory=lambda: [str(DATASETS / "not-pets"), str(DATASETS / "everyday")])  # "neither" photos
     limit_per_class: int = 0  # 0 = all; a few dozen for smoke tests
-    input_size: int = INPUT_SIZE  # pixels, square; Lite2's ImageNet resolution (300 measured worse on val)
+    input_size: int = 260  # pixels, square: Lite2's ImageNet resolution
     workers: int = 2  # decoding processes / TF threads
     # model
     model: str = "efficientnet-lite2"  # efficientnet-lite0 | efficientnet-lite2 | simple-cnn
     pretrained: bool = True  # start from ImageNet weights (EfficientNet-Lite only)
-    dropout: float = 0.5  # before the classification head (0.3 and 0.5 compared by cross-validation)
+    dropout: float = 0.5  # before the classification head
     mirror_average: bool = False  # the served model averages each photo with its mirror image (2x compute)
     # stage 1: linear head on frozen backbone features of views of each photo (training/head.py)
     head_epochs: int = 30
@@ -40,7 +39,7 @@ class TrainConfig:
     head_folds: int = 5  # K: score by K-fold CV over train+val, refit on both; 0: fit on train, early-stop on val
     imagenet_fusion: bool = True  # combine the head with the backbone's ImageNet classifier (training/fusion.py)
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
-    finetune_epochs: int = 0  # 0 skips fine-tuning (Lite2 fine-tuned 2 x 550 steps: worse on val than its head)
+    finetune_epochs: int = 0  # 0 skips fine-tuning (README: it did not beat the head)
     finetune_from_block: int = 15  # blocks below stay frozen (CPU time); BatchNorm stays frozen
     finetune_learning_rate: float = 1e-4
     steps_per_epoch: int = 0  # 0 = one pass over the training split

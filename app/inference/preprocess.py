@@ -4,7 +4,8 @@ Training, evaluation, conversion checks and serving all call `preprocess`,
 so the pixels the model learnt from are the pixels it is served. Pure
 OpenCV + numpy: no Django, no TensorFlow.
 
-Contract: encoded image bytes -> RGB uint8 array of INPUT_SIZE x INPUT_SIZE,
+Contract: encoded image bytes -> RGB uint8 array of size x size (the size the
+model's contract states; there is no default, so no model gets another's size),
 the whole photo squashed to a square (the training photos were squashed the
 same way, so keeping the aspect ratio here would show the model shapes it
 never saw). Normalisation to the network's range happens inside the model.
@@ -23,7 +24,6 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # a bad upload is our 4xx, not a log warning
 import cv2  # noqa: E402
 
-INPUT_SIZE = 260  # the shipped model's; the app always uses the size its model file states
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo
 
 # The JPEG decoder can shrink by 2, 4 or 8 while decoding (much faster for
@@ -132,11 +132,11 @@ def png_is_complete(data: bytes) -> bool:
     return False
 
 
-def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: int = INPUT_SIZE) -> np.ndarray:
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: int | None = None) -> np.ndarray:
     """Encoded bytes -> RGB uint8 (H, W, 3). Raises ImageError for anything else.
 
-    A big JPEG may come back smaller than it is, but never below `at_least`
-    pixels on its short side (the model's input size).
+    With `at_least` (the model's input size), a big JPEG may come back smaller than
+    it is, but never below `at_least` pixels on its short side; without, at full size.
     """
     if not data:
         raise ImageError("empty_file", "The file is empty.")
@@ -165,10 +165,10 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: in
     return image
 
 
-def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None, at_least: int) -> np.ndarray | None:
+def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None, at_least: int | None) -> np.ndarray | None:
     # IMREAD_COLOR applies the EXIF orientation and converts CMYK and grayscale.
     flag = cv2.IMREAD_COLOR
-    if size is not None:
+    if size is not None and at_least is not None:
         for factor, reduced_flag in _JPEG_REDUCED:
             if min(size) // factor >= at_least:
                 flag = reduced_flag
@@ -214,7 +214,7 @@ def _composite_on_white(bgra: np.ndarray) -> np.ndarray:
     return (bgr * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
 
 
-def resize_for_model(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+def resize_for_model(rgb: np.ndarray, size: int) -> np.ndarray:
     """Squash to size x size: area averaging when shrinking, bilinear when enlarging."""
     height, width = rgb.shape[:2]
     shrinking = height * width >= size * size
@@ -222,6 +222,6 @@ def resize_for_model(rgb: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(rgb, (size, size), interpolation=interpolation))
 
 
-def preprocess(data: bytes, size: int = INPUT_SIZE, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def preprocess(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Encoded image bytes -> the model's input: RGB uint8 (size, size, 3)."""
     return resize_for_model(decode_image(data, max_pixels=max_pixels, at_least=size), size)

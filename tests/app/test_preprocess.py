@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.inference.preprocess import (INPUT_SIZE, ImageError, decode_image, image_dimensions, preprocess,
+from app.inference.preprocess import (ImageError, decode_image, image_dimensions, preprocess,
                                       resize_for_model, sniff_format)
 from tests.conftest import encode, pil_bytes, png_header
+
+SIZE = 260  # any model input size; the shipped model's
 
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -18,9 +20,9 @@ def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize("ext", [".png", ".webp", ".bmp", ".tiff", ".jpg"])
 def test_it_reads_each_format_to_the_same_pixels(cat_rgb, ext):
     params = [__import__("cv2").IMWRITE_WEBP_QUALITY, 101] if ext == ".webp" else None  # lossless
-    reference = resize_for_model(cat_rgb)
-    got = preprocess(encode(cat_rgb, ext, params))
-    assert got.shape == (INPUT_SIZE, INPUT_SIZE, 3) and got.dtype == np.uint8
+    reference = resize_for_model(cat_rgb, SIZE)
+    got = preprocess(encode(cat_rgb, ext, params), SIZE)
+    assert got.shape == (SIZE, SIZE, 3) and got.dtype == np.uint8
     tolerance = 3.0 if ext == ".jpg" else 0.5  # re-encoding as JPEG loses a little
     assert mean_abs_difference(got, reference) < tolerance
 
@@ -83,7 +85,7 @@ def test_big_jpegs_are_decoded_reduced_but_match_a_full_decode():
     small = rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)
     big = __import__("cv2").resize(small, (4000, 3000), interpolation=__import__("cv2").INTER_CUBIC)
     data = encode(big, ".jpg", [__import__("cv2").IMWRITE_JPEG_QUALITY, 95])
-    assert mean_abs_difference(preprocess(data), resize_for_model(big)) < 3.0
+    assert mean_abs_difference(preprocess(data, SIZE), resize_for_model(big, SIZE)) < 3.0
 
 
 @pytest.mark.parametrize("model_size,short_side", [(224, 250), (260, 500), (600, 1000)])
@@ -104,35 +106,35 @@ def test_reduced_decoding_never_goes_below_the_model_input(model_size, short_sid
 ])
 def test_it_rejects_what_is_not_an_image(content, code):
     with pytest.raises(ImageError) as error:
-        preprocess(content)
+        preprocess(content, SIZE)
     assert error.value.code == code
     assert error.value.message
 
 
 def test_it_rejects_a_truncated_jpeg(cat_jpeg):
     with pytest.raises(ImageError) as error:
-        preprocess(cat_jpeg[:300])
+        preprocess(cat_jpeg[:300], SIZE)
     assert error.value.code == "corrupt_image"
 
 
 def test_it_refuses_a_decompression_bomb_from_its_header():
     with pytest.raises(ImageError) as error:
-        preprocess(png_header(60_000, 60_000) + b"\x00" * 100)
+        preprocess(png_header(60_000, 60_000) + b"\x00" * 100, SIZE)
     assert error.value.code == "too_many_pixels"
     assert "3600 MP" in error.value.message
 
 
 def test_it_refuses_a_zero_sized_header():
     with pytest.raises(ImageError) as error:
-        preprocess(png_header(0, 0))
+        preprocess(png_header(0, 0), SIZE)
     assert error.value.code == "corrupt_image"
 
 
 def test_the_pixel_limit_is_a_parameter(cat_rgb):
     data = encode(cat_rgb, ".png")
     with pytest.raises(ImageError):
-        preprocess(data, max_pixels=100)
-    assert preprocess(data, max_pixels=10_000_000).shape == (INPUT_SIZE, INPUT_SIZE, 3)
+        preprocess(data, SIZE, max_pixels=100)
+    assert preprocess(data, SIZE, max_pixels=10_000_000).shape == (SIZE, SIZE, 3)
 
 
 @pytest.mark.parametrize("ext,fmt", [(".jpg", "jpeg"), (".png", "png"), (".webp", "webp"), (".bmp", "bmp"),
@@ -145,7 +147,7 @@ def test_headers_give_format_and_size(ext, fmt):
 
 
 def test_a_one_pixel_image_is_still_classifiable():
-    assert preprocess(encode(np.full((1, 1, 3), 128, np.uint8), ".png")).shape == (INPUT_SIZE, INPUT_SIZE, 3)
+    assert preprocess(encode(np.full((1, 1, 3), 128, np.uint8), ".png"), SIZE).shape == (SIZE, SIZE, 3)
 
 
 def test_a_png_whose_chunk_claims_gigabytes_is_refused_at_once():
@@ -157,7 +159,7 @@ def test_a_png_whose_chunk_claims_gigabytes_is_refused_at_once():
         "494200e08838274e9c79c879b8f39b6be5")
     started = time.perf_counter()
     with pytest.raises(ImageError) as error:
-        preprocess(data)
+        preprocess(data, SIZE)
     assert error.value.code == "corrupt_image"
     assert time.perf_counter() - started < 0.1
 
@@ -165,5 +167,5 @@ def test_a_png_whose_chunk_claims_gigabytes_is_refused_at_once():
 def test_a_truncated_png_is_corrupt(cat_rgb):
     data = encode(cat_rgb, ".png")
     with pytest.raises(ImageError) as error:
-        preprocess(data[: len(data) // 2])
+        preprocess(data[: len(data) // 2], SIZE)
     assert error.value.code == "corrupt_image"
