@@ -17,12 +17,11 @@ import argparse
 import json
 import socket
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.run import ROOT, Server, apache_bench, make_photos, multipart_file
+from benchmarks.harness import ROOT, Server, apache_bench, make_photos, multipart_file
 
 
 def load(server: Server, body: Path, content_type: str, seconds: int) -> dict:
