@@ -10,7 +10,8 @@ ceil(stalled / threads) x UPLOAD_IDLE_TIMEOUT; against a deliberate flood,
 put a request-buffering proxy in front.
 """
 
-from app.env import env_float, env_int, env_str  # checked: a malformed value stops start-up with its name
+from app.env import env_choice, env_float, env_int, env_str  # checked: a malformed value stops start-up
+from app.logs import FORMATS, logging_config
 
 bind = f"{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1)}"
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
@@ -20,8 +21,8 @@ timeout = env_int("WORKER_TIMEOUT", 30, minimum=1)  # a worker silent this long 
 graceful_timeout = 10
 keepalive = 5
 max_requests = env_int("MAX_REQUESTS", 0)  # 0: workers are not recycled
-accesslog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'  # no bodies, no query strings beyond the path
+accesslog = None  # the app writes one access line per request, with its request id (app/web/middleware.py)
+logconfig_dict = logging_config(env_choice("LOG_FORMAT", "text", FORMATS), env_str("LOG_LEVEL", "INFO"))
 wsgi_app = "app.wsgi:application"
 
 # A client that stops sending its upload for this long loses the connection,

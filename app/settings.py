@@ -16,6 +16,8 @@ from pathlib import Path
 from app.env import env_bool, env_choice, env_int, env_list, env_str
 from app.inference.preprocess import DEFAULT_MAX_PIXELS
 from app.inference.variant import CHOICES as VARIANT_CHOICES
+from app.logs import FORMATS as LOG_FORMATS
+from app.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,6 +32,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = ["django.contrib.staticfiles", "app.web"]
 MIDDLEWARE = [
+    "app.web.middleware.RequestLogMiddleware",
     "app.web.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -87,10 +90,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # non-file form fields
 DATA_UPLOAD_MAX_NUMBER_FILES = 4 * MAX_FILES_PER_REQUEST
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", LOG_FORMATS)  # json: one JSON object per line
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
 CSRF_FAILURE_VIEW = "app.web.errors.csrf_failure"

@@ -1,10 +1,14 @@
-"""Response headers Django does not set itself, and a per-client rate limit."""
+"""Request ids and access lines, response headers Django does not set itself, and a
+per-client rate limit."""
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import threading
 import time
+import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +21,33 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+REQUEST_ID_HEADER = "X-Request-ID"
+_GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+access_log = logging.getLogger("app.access")
+
+
+class RequestLogMiddleware:
+    """Give every request an id (a proxy's X-Request-ID if it is sane, else a new one),
+    return it in the response, and write one access line with it: method, path, status,
+    duration and, for predictions, how many photos got each label."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        request.request_id = offered if _GOOD_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        labels = getattr(request, "label_counts", None)
+        access_log.info("%s %s %s %.1fms id=%s%s", request.method, request.path, response.status_code, duration_ms,
+                        request.request_id, f" labels={labels}" if labels else "",
+                        extra={"request_id": request.request_id, "method": request.method, "path": request.path,
+                               "status": response.status_code, "duration_ms": duration_ms,
+                               **({"labels": labels} if labels else {})})
+        return response
 
 
 class ProbeMiddleware:

@@ -46,9 +46,25 @@ def _answer(class_names: list[str]) -> dict:
     }
 
 
+_REQUEST_ID = {"description": "The request's id: the X-Request-ID the client or proxy sent (1-128 of "
+                              "A-Z a-z 0-9 . _ : -), else a new one. It is also in the request's access log line.",
+               "schema": {"type": "string", "maxLength": 128}}
+
+
 def _error_response(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"error": _ERROR}}}}}
+    return {"description": description, "headers": {"X-Request-ID": _REQUEST_ID},
+            "content": {"application/json": {"schema": {"type": "object", "properties": {"error": _ERROR}}}}}
+
+
+def _with_request_id(paths: dict) -> dict:
+    """Every operation takes an optional X-Request-ID header and returns one."""
+    for operations in paths.values():
+        for operation in operations.values():
+            operation.setdefault("parameters", []).append({"name": "X-Request-ID", "in": "header",
+                                                           "required": False, **_REQUEST_ID})
+            for response in operation["responses"].values():
+                response.setdefault("headers", {"X-Request-ID": _REQUEST_ID})
+    return paths
 
 
 def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> dict:
@@ -57,7 +73,7 @@ def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> 
         "openapi": "3.1.0",
         "info": {"title": "Cats, dogs or neither", "version": "1",
                  "description": "Classify photos as cat, dog or other, with calibrated confidence."},
-        "paths": {
+        "paths": _with_request_id({
             "/api/v1/predict": {"post": {
                 "summary": f"Classify 1 to {max_files} photos",
                 "parameters": [{"name": "heatmap", "in": "query", "required": False,
@@ -82,5 +98,5 @@ def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> 
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "ok"}}}},
             "/readyz": {"get": {"summary": "Model loaded", "responses": {
                 "200": {"description": "ready"}, "503": _error_response("Model not loaded")}}},
-        },
+        }),
     }

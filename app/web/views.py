@@ -4,6 +4,8 @@ answer as JSON (API) or HTML (page). The page and the API share
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -56,6 +58,7 @@ def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, dict]:
     except RequestError as error:
         return error.status, error.payload()
     answer = classify(uploads, classifier(), settings.MAX_IMAGE_PIXELS, heatmaps=heatmaps)
+    request.label_counts = dict(Counter(p["label"] for p in answer["predictions"] if "label" in p))  # for the log
     failures = [p["error"] for p in answer["predictions"] if "error" in p]
     if len(failures) == len(answer["predictions"]):  # nothing could be classified
         answer["error"] = failures[0]

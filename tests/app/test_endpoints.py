@@ -44,6 +44,10 @@ def test_openapi_documents_every_route(client):
     assert {"200", "400", "405", "413", "415", "429"} <= set(responses)
     prediction = responses["200"]["content"]["application/json"]["schema"]["properties"]["predictions"]["items"]
     classes = classifier().class_names  # from the served model's contract, not a copy
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            assert any(p["name"] == "X-Request-ID" and p["in"] == "header" for p in operation["parameters"]), path
+            assert all("X-Request-ID" in r["headers"] for r in operation["responses"].values()), path
     assert prediction["properties"]["label"]["enum"] == classes
     assert set(prediction["properties"]["scores"]["properties"]) == set(classes)
 
