@@ -10,6 +10,10 @@ ceil(stalled / threads) x UPLOAD_IDLE_TIMEOUT; against a deliberate flood,
 put a request-buffering proxy in front.
 """
 
+import os
+import shutil
+import tempfile
+
 from app.env import env_choice, env_float, env_int, env_str  # checked: a malformed value stops start-up
 from app.logs import FORMATS, logging_config
 
@@ -34,3 +38,33 @@ def pre_request(worker, req):
     sock = getattr(getattr(req, "unreader", None), "sock", None)
     if sock is not None:
         sock.settimeout(upload_idle_timeout)
+
+
+# Prometheus multiprocess mode: each worker writes its metrics to files here, a scrape adds
+# them up (app/monitoring.py). Set before any worker imports prometheus_client.
+metrics_dir = env_str("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="catsdogs-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+metrics_port = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's port; else only on this one
+
+
+def on_starting(server):
+    """Start from empty metric files: figures of an earlier run must not be added in."""
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+
+
+def when_ready(server):
+    """With METRICS_PORT, the master serves every worker's metrics on that port alone."""
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from app.monitoring import registry
+
+        start_http_server(metrics_port, addr=env_str("HOST", "127.0.0.1"), registry=registry())
+
+
+def child_exit(server, worker):
+    """Forget the live gauges (the model info) of a worker that is gone."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -81,6 +81,8 @@ MODEL_VARIANT = env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES)  # auto: in
 MAX_FILES_PER_REQUEST = env_int("MAX_FILES_PER_REQUEST", 16, minimum=1)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)  # whole request body
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
+METRICS_PORT = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's own port (see app/web/views.metrics)
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # or METRICS_TOKEN_FILE; a bearer token for /metrics
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 120)  # predictions per client and worker; 0 = off
 
 # Uploads stay in memory and are never written to disk: the request-size check

@@ -18,10 +18,13 @@ from pathlib import Path
 # Installers: the image installs nothing after the build.
 INSTALLERS = ("pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel")
 # Parts of packages the app never loads: onnxruntime's training-time tools (quantization,
-# transformer optimisers), Django's GIS and admin apps (not installed apps here).
+# transformer optimisers), Django apps that are not installed here and database backends
+# (the app has no database), numpy's Fortran and build tools.
 UNUSED_PACKAGES = ("onnxruntime/transformers", "onnxruntime/quantization", "onnxruntime/tools",
-                   "onnxruntime/datasets", "django/contrib/gis", "django/contrib/admin",
-                   "django/contrib/admindocs", "numpy/f2py", "numpy/distutils")
+                   "onnxruntime/datasets", "numpy/f2py", "numpy/distutils",
+                   *(f"django/contrib/{app}" for app in ("gis", "admin", "admindocs", "postgres", "flatpages",
+                                                           "redirects", "sitemaps", "syndication", "humanize")),
+                   *(f"django/db/backends/{db}" for db in ("oracle", "mysql", "postgresql")))
 # numpy's extension modules that exist only for its own test suite
 TEST_EXTENSIONS = ("_simd", "_umath_tests", "_rational_tests", "_multiarray_tests", "_operand_flag_tests",
                    "_struct_ufunc_tests")

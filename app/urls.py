@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/openapi.json", views.api_openapi, name="api-openapi"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
 ]
 
 handler400 = "app.web.errors.bad_request"

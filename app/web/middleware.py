@@ -12,6 +12,9 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+from app import monitoring
 
 from app.web.errors import json_error
 
@@ -42,12 +45,21 @@ class RequestLogMiddleware:
         response[REQUEST_ID_HEADER] = request.request_id
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         labels = getattr(request, "label_counts", None)
+        monitoring.record_request(_endpoint(request.path_info), response.status_code)
         access_log.info("%s %s %s %.1fms id=%s%s", request.method, request.path, response.status_code, duration_ms,
                         request.request_id, f" labels={labels}" if labels else "",
                         extra={"request_id": request.request_id, "method": request.method, "path": request.path,
                                "status": response.status_code, "duration_ms": duration_ms,
                                **({"labels": labels} if labels else {})})
         return response
+
+
+def _endpoint(path: str) -> str:
+    """The route's name, for the metrics: a bounded set of values whatever clients ask for."""
+    try:
+        return resolve(path).url_name or "unnamed"
+    except Resolver404:
+        return "unmatched"
 
 
 class ProbeMiddleware:

@@ -4,6 +4,8 @@ answer as JSON (API) or HTML (page). The page and the API share
 
 from __future__ import annotations
 
+import functools
+import hmac
 from collections import Counter
 
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from app import monitoring
 from app.inference.model import Classifier, get_classifier
 from app.inference.service import Upload, classify
 from app.web.errors import RequestError, json_error
@@ -23,7 +26,15 @@ _STATUS_BY_IMAGE_ERROR = {"too_many_pixels": 413, "unsupported_format": 415}
 
 
 def classifier() -> Classifier:
-    return get_classifier(str(settings.MODEL_PATH), settings.INFERENCE_THREADS, settings.MODEL_VARIANT)
+    model = get_classifier(str(settings.MODEL_PATH), settings.INFERENCE_THREADS, settings.MODEL_VARIANT)
+    _announce(model.contract.name, model.contract.version, model.variant.name)
+    return model
+
+
+@functools.cache
+def _announce(name: str, version: str, variant: str) -> None:
+    """The model info metric, set once per process and model."""
+    monitoring.record_model(name, version, variant)
 
 
 def _uploads(request: HttpRequest) -> list[Upload]:
@@ -59,6 +70,7 @@ def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, dict]:
         return error.status, error.payload()
     answer = classify(uploads, classifier(), settings.MAX_IMAGE_PIXELS, heatmaps=heatmaps)
     request.label_counts = dict(Counter(p["label"] for p in answer["predictions"] if "label" in p))  # for the log
+    monitoring.record_answer(answer)
     failures = [p["error"] for p in answer["predictions"] if "error" in p]
     if len(failures) == len(answer["predictions"]):  # nothing could be classified
         answer["error"] = failures[0]
@@ -97,6 +109,22 @@ def page(request: HttpRequest) -> HttpResponse:
     elif request.method not in ("GET", "HEAD"):
         return HttpResponse("Method not allowed", status=405, headers={"Allow": "GET, HEAD, POST"})
     return render(request, "web/index.html", context, status=status)
+
+
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics. Open on the app's port by default (make serve, docker run); never
+    open to the internet on a deployed host: with METRICS_PORT they are served on that
+    port instead (Fly scrapes it over its private network), with METRICS_TOKEN they need
+    `Authorization: Bearer <token>`, and with HTTPS=true and neither they are not served."""
+    if settings.METRICS_PORT or (settings.HTTPS and not settings.METRICS_TOKEN):
+        return json_error(404, "not_found", "No such page.")
+    if settings.METRICS_TOKEN:
+        offered = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()):
+            return json_error(401, "unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.")
+    body, content_type = monitoring.render()
+    return HttpResponse(body, content_type=content_type)
 
 
 @require_safe  # GET, and HEAD for uptime monitors that probe with it

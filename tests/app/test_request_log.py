@@ -61,12 +61,13 @@ def test_the_json_format_is_one_object_per_line_with_only_known_fields():
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
-def test_gunicorn_and_django_share_the_logging_setup(monkeypatch, log_format):
+def test_gunicorn_and_django_share_the_logging_setup(monkeypatch, tmp_path, log_format):
     import runpy
 
     from tests.conftest import ROOT
 
     monkeypatch.setenv("LOG_FORMAT", log_format)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config sets it; restored after
     gunicorn = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert gunicorn["accesslog"] is None  # the app writes the access lines, with their request ids
     assert gunicorn["logconfig_dict"] == logging_config(log_format, "INFO")

@@ -35,11 +35,12 @@ def test_env_float(monkeypatch):
             env_float("SECONDS", 10.0)
 
 
-def test_gunicorn_settings_are_checked_like_django_s(monkeypatch):
+def test_gunicorn_settings_are_checked_like_django_s(monkeypatch, tmp_path):
     import runpy
 
     monkeypatch.setenv("PORT", "9001")
     monkeypatch.setenv("THREADS", "4")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config sets it; restored after
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert settings["bind"] == "127.0.0.1:9001" and settings["threads"] == 4
     monkeypatch.setenv("WEB_CONCURRENCY", "two")

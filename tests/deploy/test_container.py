@@ -66,6 +66,13 @@ def test_ports_agree_between_dockerfile_fly_and_gunicorn():
     assert image_env()["HOST"] == "0.0.0.0"  # reachable from outside the container
 
 
+def test_fly_scrapes_the_metrics_port_that_the_app_serves_and_does_not_publish():
+    fly = tomllib.loads((ROOT / "fly.toml").read_text())
+    assert fly["metrics"]["path"] == "/metrics"
+    assert str(fly["metrics"]["port"]) == fly["env"]["METRICS_PORT"]
+    assert fly["metrics"]["port"] != fly["http_service"]["internal_port"]  # not behind the public proxy
+
+
 def test_health_checks_point_at_the_health_view():
     fly = tomllib.loads((ROOT / "fly.toml").read_text())
     assert [c["path"] for c in fly["http_service"]["checks"]] == ["/healthz"]

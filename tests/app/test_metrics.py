@@ -1,0 +1,116 @@
+"""GET /metrics: Prometheus figures that add up across gunicorn's workers, open on the app's
+port by default and never open to the internet on a deployed host."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from django.test import override_settings
+
+from tests.conftest import CAT_PHOTOS, photo, upload
+
+
+def value(text: str, sample: str) -> float:
+    """The value of one sample line, e.g. 'catsdogs_predictions_total{label="cat"}'; 0 if absent."""
+    match = re.search(rf"^{re.escape(sample)} (\S+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_metrics_count_requests_labels_file_errors_and_time_per_photo(client):
+    before = client.get("/metrics").content.decode()
+    files = [upload(n, photo(n)) for n in (CAT_PHOTOS[0], CAT_PHOTOS[1], "car.1.jpg")]
+    files.append(upload("notes.jpg", b"not an image"))
+    assert client.post("/api/v1/predict", {"image": files}).status_code == 200
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    after = response.content.decode()
+    for sample, grew in (('catsdogs_predictions_total{label="cat"}', 2), ('catsdogs_predictions_total{label="other"}', 1),
+                         ('catsdogs_file_errors_total{code="unsupported_format"}', 1),
+                         ('catsdogs_requests_total{endpoint="api-predict",status="200"}', 1),
+                         ('catsdogs_photo_seconds_count{stage="inference"}', 3)):
+        assert value(after, sample) - value(before, sample) == grew, sample
+    assert re.search(r'^catsdogs_model_info\{name="catsdogs-efficientnet-lite2",.*variant="(int8|float32)".*\} 1\.0$',
+                     after, re.M)
+
+
+def test_unknown_paths_are_counted_under_one_name(client):
+    client.get(f"/{uuid.uuid4().hex}")
+    text = client.get("/metrics").content.decode()
+    assert value(text, 'catsdogs_requests_total{endpoint="unmatched",status="404"}') >= 1
+    assert "endpoint=\"/" not in text  # no path ever becomes a label
+
+
+def test_a_deployed_host_needs_the_token_or_serves_no_metrics_at_all(client):
+    with override_settings(HTTPS=True, METRICS_TOKEN=""):
+        assert client.get("/metrics", secure=True).status_code == 404
+    with override_settings(HTTPS=True, METRICS_TOKEN="s3cret"):
+        assert client.get("/metrics", secure=True).status_code == 401
+        assert client.get("/metrics", secure=True, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+        answer = client.get("/metrics", secure=True, HTTP_AUTHORIZATION="Bearer s3cret")
+        assert answer.status_code == 200 and b"catsdogs_requests_total" in answer.content
+    with override_settings(METRICS_PORT=9091):  # served on its own port: never on the public one
+        assert client.get("/metrics").status_code == 404
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def predictions_per_worker(metrics_dir, scratch) -> dict[str, float]:
+    """Each worker's own count, read from its file alone: proof that the total is a sum."""
+    import shutil
+
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    counts = {}
+    for db in metrics_dir.glob("counter_*.db"):
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        shutil.copy(db, scratch / db.name)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(scratch))
+        counts[db.name] = value(generate_latest(registry).decode(), 'catsdogs_predictions_total{label="cat"}')
+    return counts
+
+
+@pytest.mark.slow
+def test_two_workers_add_up_on_the_metrics_port_and_the_public_port_refuses(tmp_path):
+    from benchmarks.harness import Server, multipart_file
+    from tests.conftest import PETS
+
+    metrics_port = free_port()
+    server = Server(workers=2, METRICS_PORT=str(metrics_port), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    try:
+        server.wait_ready()
+        body, content_type = multipart_file(PETS / "cat.1.jpg", tmp_path)
+        pids = set()
+        for _ in range(24):  # a new connection each time: gunicorn spreads them over both workers
+            request = urllib.request.Request(server.url + "/api/v1/predict", data=body.read_bytes(),
+                                             headers={"Content-Type": content_type, "Host": "localhost"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert json.loads(response.read())["predictions"][0]["label"] == "cat"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+            pids = set(re.findall(r'^catsdogs_model_info\{.*pid="(\d+)".*\} 1\.0$', text, re.M))
+            if value(text, 'catsdogs_predictions_total{label="cat"}') == 24 and len(pids) == 2:
+                break
+            time.sleep(0.2)
+        assert value(text, 'catsdogs_predictions_total{label="cat"}') == 24  # summed over the workers
+        assert len(pids) == 2, text  # both workers reported
+        per_worker = predictions_per_worker(tmp_path / "metrics", tmp_path / "one")
+        assert sum(per_worker.values()) == 24 and len([n for n in per_worker.values() if n]) == 2, per_worker
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(server.url + "/metrics", headers={"Host": "localhost"}))
+        assert refused.value.code == 404
+    finally:
+        server.stop()
