@@ -4,8 +4,9 @@ PYTHON ?= python3
 SERVE_ENV := .venv
 TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite2
+AXE_VERSION := 4.14.1
 
-.PHONY: serve test browser apache-bench bench soak fuzz train train-baseline convert report clean
+.PHONY: serve test browser axe apache-bench bench soak fuzz train train-baseline convert report clean
 
 $(SERVE_ENV)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_ENV)
@@ -26,7 +27,7 @@ serve: $(SERVE_ENV)/.installed
 
 ## test: the whole test suite (installs the training environment, which includes pytest,
 ## and Debian's chromium for the browser test when run as root)
-test: $(TRAIN_ENV)/.installed browser
+test: $(TRAIN_ENV)/.installed browser axe
 	$(TRAIN_ENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 browser:
@@ -34,6 +35,12 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
 	  echo "chromium could not be installed: the browser test will be skipped"
+
+# axe-core, the accessibility rule engine the browser test runs on the page (from the npm registry, pinned)
+axe:
+	@[ -f var/axe/node_modules/axe-core/axe.min.js ] || \
+	  npm install --prefix var/axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION) >/dev/null 2>&1 || \
+	  echo "axe-core could not be installed (npm): the accessibility audit will be skipped"
 
 ## train: the shipped recipe, in the background; follow it with `tail -f $(RUN)/train.log`
 train: $(TRAIN_ENV)/.installed

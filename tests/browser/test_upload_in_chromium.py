@@ -1,8 +1,11 @@
-"""A real browser: headless Debian Chromium opens the page, uploads a cat photo
-and sees "cat". The screenshot is kept in test-artifacts/ for a person to look at.
+"""A real browser: headless Debian Chromium opens the page, uploads photos and sees
+the answers; axe-core audits the page before and after a prediction; the upload
+works from the keyboard alone. Screenshots are kept in test-artifacts/ for a
+person to look at.
 
-`make test` installs chromium and chromium-driver from Debian when they are
-missing; without them this test is skipped and says why.
+`make test` installs chromium and chromium-driver from Debian, and axe-core
+from the npm registry, when they are missing; without them these tests are
+skipped and say why.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tests.conftest import EVERYDAY, PETS, ROOT
 pytestmark = pytest.mark.slow
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+AXE = ROOT / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # make test installs it (Makefile: axe)
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +113,55 @@ def test_several_photos_and_a_bad_file_at_once(browser, server_url, tmp_path):
     kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".result-imagenet-kind")]
     assert len(kinds) == 1 and kinds[0].startswith("Nearest of ImageNet's 1,000 kinds: ")  # the clothes' card only
     browser.save_screenshot(str(ARTIFACTS / "browser-several.png"))
+
+
+def serious_violations(driver) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make test installs it with npm)")
+    driver.execute_script(AXE.read_text())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations)).catch(e => done([{id: 'axe-error', impact: 'critical',"
+        " help: String(e), nodes: []}]));")
+    return [f"{v['impact']}: {v['id']} ({v['help']}) at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result if v["impact"] in ("serious", "critical")]
+
+
+def test_the_page_passes_axe_before_and_after_a_prediction(browser, server_url):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server_url + "/")
+    assert serious_violations(browser) == []
+    browser.find_element(By.ID, "image").send_keys(
+        "\n".join(str(f) for f in (PETS / "cat.1.jpg", EVERYDAY / "clothing.102.jpg")))
+    assert sorted(wait_for_labels(browser, 2)) == ["cat", "other"]
+    assert serious_violations(browser) == []
+    browser.save_screenshot(str(ARTIFACTS / "browser-audited.png"))
+
+
+def test_the_upload_works_from_the_keyboard_and_is_announced(browser, server_url):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def press(key):  # to whatever has the focus, as a person would
+        ActionChains(browser).send_keys(key).perform()
+
+    browser.get(server_url + "/")
+    field = browser.find_element(By.ID, "image")
+    assert field.size["width"] <= 1 and field.size["height"] <= 1  # no bare "Choose Files" button on show
+    press(Keys.TAB)
+    assert browser.switch_to.active_element == field  # the first stop of the tab order
+    ring = browser.execute_script(
+        "return getComputedStyle(document.getElementById('dropzone')).outlineStyle")
+    assert ring == "solid"  # the drop zone shows where the focus is
+    field.send_keys(str(PETS / "cat.1.jpg"))  # what choosing in the file dialog does (it cannot be driven)
+    assert wait_for_labels(browser, 1) == ["cat"]
+    press(Keys.TAB)
+    assert browser.switch_to.active_element.text == "Classify"
+    press(Keys.ENTER)  # classifies the chosen photo again, from the keyboard
+    assert wait_for_labels(browser, 2) == ["cat", "cat"]
+    live = browser.find_element(By.ID, "announce")
+    assert live.get_attribute("aria-live") == "polite"
+    assert live.get_attribute("textContent").startswith("cat.1.jpg: cat, ")

@@ -9,6 +9,7 @@
   const dropzone = document.getElementById("dropzone");
   const results = document.getElementById("results");
   const status = document.getElementById("status");
+  const announce = document.getElementById("announce");  // read out by screen readers (aria-live)
   const button = form.querySelector("button[type=submit]");
   const API = "/api/v1/predict?heatmap=1";
 
@@ -81,10 +82,16 @@
     body.append(confidence, scores);
   }
 
+  function summary(p) {
+    return p.error ? p.filename + ": " + p.error.message
+      : p.filename + ": " + p.label + ", " + percent(p.confidence) + " sure.";
+  }
+
   async function classify(files) {
     files = Array.from(files).filter((f) => f.size > 0 || f.name);
     if (!files.length) return;
     status.textContent = "";
+    announce.textContent = "Classifying " + files.length + (files.length === 1 ? " photo..." : " photos...");
     const cards = files.map(pendingCard);
     results.prepend(...cards);
     const body = new FormData();
@@ -95,16 +102,19 @@
       const answer = await response.json().catch(() => null);
       if (answer && Array.isArray(answer.predictions)) {
         answer.predictions.forEach((p, i) => cards[i] && fillCard(cards[i], p));
+        announce.textContent = answer.predictions.map(summary).join(" ");
         if (answer.error) status.textContent = answer.error.message;
       } else {
         const message = answer && answer.error ? answer.error.message
           : "The server could not answer (HTTP " + response.status + "). Please try again.";
         cards.forEach((c) => c.remove());
         status.textContent = message;
+        announce.textContent = "";
       }
     } catch (error) {
       cards.forEach((c) => c.remove());
       status.textContent = "Could not reach the server. Check your connection and try again.";
+      announce.textContent = "";
     } finally {
       button.disabled = false;
     }
