@@ -133,6 +133,8 @@ def test_the_page_passes_axe_before_and_after_a_prediction(browser, server_url):
 
     browser.get(server_url + "/")
     assert serious_violations(browser) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "browser-before.png"))
     browser.find_element(By.ID, "image").send_keys(
         "\n".join(str(f) for f in (PETS / "cat.1.jpg", EVERYDAY / "clothing.102.jpg")))
     assert sorted(wait_for_labels(browser, 2)) == ["cat", "other"]
