@@ -271,12 +271,26 @@ def kinds_on_test_rows(by_kind: dict) -> list[str]:
             *[f"| {kind} | {counts[kind]} | {_pct(recall)} |" for kind, recall in by_kind["other_recall_by_kind"].items()]]
 
 
+def _described(folders: list[str], contract: Contract) -> str:
+    """Data folders with the description the run recorded for each (its README's title)."""
+    sources = contract.training_data.get("sources", {})
+    return ", ".join(f"{folder} ({sources[folder]})" if folder in sources else folder for folder in folders)
+
+
+def _other_kinds(contract: Contract) -> list[str]:
+    """The kinds of "other" the run trained on, from its per-kind figures."""
+    figures = next(iter(contract.metrics.get("held_out_kinds", {}).values()), None) or \
+        contract.metrics.get("test_by_kind") or {}
+    return list(figures.get("other_recall_by_kind", {}))
+
+
 def model_card(contract: Contract, evaluated: str, targets: list[dict], runs: dict[str, dict], aucs: dict,
                errors: int, has_curves: bool, held_out_errors: tuple[int, int] = (0, 0)) -> str:
     test = contract.metrics["test"]
     names = contract.class_names
     matrix = test["confusion_matrix"]
     counts = contract.training_data["counts"]
+    kinds = _other_kinds(contract)
     lines = [
         f"# Model card: {contract.name} (version {contract.version})",
         "",
@@ -353,18 +367,16 @@ def model_card(contract: Contract, evaluated: str, targets: list[dict], runs: di
     lines += [
         "## Training data",
         "",
-        f"- Cats and dogs: {', '.join(contract.training_data['pets'])} (Kaggle Dogs vs. Cats, 2013; "
-        "photos resized to 200x200 before they reached us).",
-        f"- Other: {', '.join(contract.training_data['others'])} (natural-images and Imagenette: "
-        "airplanes, cars, flowers, fruit, motorbikes, people and 9 ImageNet classes; everyday: people, "
-        "clothing and scenes).",
+        f"- Cats and dogs: {_described(contract.training_data['pets'], contract)}.",
+        f"- Other: {_described(contract.training_data['others'], contract)}; kinds: {', '.join(kinds) or 'not recorded'}.",
         f"- Split: {contract.training_data['split']}; counts {json.dumps(counts)}; "
         f"{contract.training_data['skipped_files']} unreadable files skipped.",
         "",
         "## Limits",
         "",
-        "- \"Other\" was learnt from 17 kinds of things, and is backed by the ImageNet classifier's view of "
-        "1,000 kinds. Animals that look like cats or dogs (foxes, raccoons, big cats) were never shown as "
+        f"- \"Other\" was learnt from {len(kinds)} kinds of things"
+        + (", and is backed by the ImageNet classifier's view of 1,000 kinds." if contract.imagenet_fusion else ".")
+        + " Animals that look like cats or dogs (foxes, raccoons, big cats) were never shown as "
         "negatives; ImageNet tells many of them apart, not all.",
         "- Pets were measured on Kaggle's collection only; pets photographed elsewhere may fare worse.",
         "- The training photos are squashed to a square; very wide or tall photos are squashed the same way.",
@@ -372,7 +384,7 @@ def model_card(contract: Contract, evaluated: str, targets: list[dict], runs: di
         "",
         "## How it was trained",
         "",
-        f"Wall time per stage (2-core CPU): {json.dumps(contract.stage_seconds)}.",
+        f"Wall time per stage ({contract.machine or 'machine not recorded'}): {json.dumps(contract.stage_seconds)}.",
         "",
         "```json",
         json.dumps(contract.config, indent=1),

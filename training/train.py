@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import os
+import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -317,14 +318,33 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
         calibrated_on=(f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
                        if "cv" in results else "the validation split"),
         training_data={"pets": public_names(config.pets), "others": public_names(config.others),
+                       "sources": data_sources(config.pets + config.others),
                        "counts": counts, "skipped_files": len(data.skipped), "split": SPLIT_RULE,
                        "head_fitted_on": "train + val" if "cv" in results else "train"},
         metrics=results,
         stage_seconds=timings,
+        machine=this_machine(),
         config={**dataclasses.asdict(config), "pets": public_names(config.pets),
                 "others": public_names(config.others), "run_dir": public_names([config.run_dir])[0],
                 "cache_dir": public_names([config.cache_dir])[0]},
     )
+
+
+def data_sources(folders: list[str]) -> dict[str, str]:
+    """Each data folder's own description: the title of the README.md in it or beside it."""
+    sources = {}
+    for folder in folders:
+        readme = next((p for p in (Path(folder) / "README.md", Path(folder).parent / "README.md") if p.exists()), None)
+        if readme:
+            sources[public_names([folder])[0]] = readme.read_text().splitlines()[0].lstrip("# ").strip()
+    return sources
+
+
+def this_machine() -> str:
+    """CPUs, architecture and processor of the machine training runs on, for the model card."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "") if Path("/proc/cpuinfo").exists() else ""
+    return ", ".join(part for part in (f"{os.cpu_count()} CPUs", platform.machine(), model) if part)
 
 
 def public_names(folders: list[str]) -> list[str]:

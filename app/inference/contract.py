@@ -41,6 +41,7 @@ class Contract:
     mirror_average: bool = False
     imagenet_fusion: dict | None = None  # weights, ImageNet's cat and dog classes and class names
     stage_seconds: dict = field(default_factory=dict)
+    machine: str | None = None  # what trained it: CPUs, architecture, processor
     config: dict = field(default_factory=dict)  # the training options, as run
     onnx: dict | None = None  # opset, converter, outputs, quantization: added by convert/
 

@@ -32,6 +32,8 @@ def test_the_run_writes_its_contract(lite0_run):
     assert test["count"] == sum(sum(row) for row in test["confusion_matrix"])
     assert str(tmp_path) not in json.dumps(saved)  # no path of the machine that trained it
     assert saved["training_data"]["pets"] == ["dogs-vs-cats/train"]
+    assert saved["training_data"]["sources"]["dogs-vs-cats/train"].startswith("Dogs vs. Cats")  # its README's title
+    assert saved["machine"].split(",")[0].endswith("CPUs")
     fusion = saved["imagenet_fusion"]
     assert np.array(fusion["kernel"]).shape == (6, 3) and len(fusion["bias"]) == 3
     assert fusion["imagenet_class_names"][281] == "tabby cat"
