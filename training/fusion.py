@@ -1,7 +1,7 @@
 """Stage 1b: what the backbone already knows. The head learnt "other" from a few
 kinds of things; the ImageNet classifier the backbone was trained with knows a
 thousand, 118 of them dog breeds and 5 domestic cats. A photo that ImageNet
-sees as a raccoon, a jacket or a glacier is evidence for "other" even when the
+sees as a fox, a trench coat or a valley is evidence for "other" even when the
 head has never seen one.
 
 The fusion is a multinomial logistic regression on six numbers per photo: the
