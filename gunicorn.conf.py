@@ -11,8 +11,8 @@ put a request-buffering proxy in front.
 """
 
 import os
-import shutil
 import tempfile
+from pathlib import Path
 
 from app.env import env_choice, env_float, env_int, env_str  # checked: a malformed value stops start-up
 from app.logs import FORMATS, logging_config
@@ -48,9 +48,11 @@ metrics_port = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's port; else
 
 
 def on_starting(server):
-    """Start from empty metric files: figures of an earlier run must not be added in."""
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    os.makedirs(metrics_dir, exist_ok=True)
+    """Start from no metric files: figures of an earlier run must not be added in. Only the
+    client's own *.db files go, so a folder given in PROMETHEUS_MULTIPROC_DIR is never emptied."""
+    Path(metrics_dir).mkdir(parents=True, exist_ok=True)
+    for stale in Path(metrics_dir).glob("*.db"):
+        stale.unlink()
 
 
 def when_ready(server):

@@ -47,6 +47,7 @@ class Classifier:
         self._kinds = self._imagenet_kinds()
         if self._kinds is not None:
             self.outputs.append(IMAGENET_PROBABILITIES)
+            self._not_pets = np.array([kind is not None for kind in self._kinds])  # once, not per photo
         self._lock = threading.Lock()  # one run at a time per session keeps latency predictable
         self.variant = variant or Variant("float32", Path(path), "given this file")
 
@@ -91,8 +92,7 @@ class Classifier:
         """ImageNet's likeliest kind among those that are no cat or dog, and its probability
         (ImageNet's own, not calibrated on our photos). ImageNet has no "person": a photo of
         people gets what they wear or hold (suit, jersey, neck brace)."""
-        candidates = np.where(self._kinds != None, imagenet, -1.0)  # noqa: E711 (elementwise)
-        best = int(np.argmax(candidates))
+        best = int(np.argmax(np.where(self._not_pets, imagenet, -1.0)))
         return {"name": self._kinds[best], "probability": float(imagenet[best])}
 
     def describe(self) -> dict:

@@ -52,9 +52,9 @@ def classify(uploads: list[Upload], classifier: Classifier, max_pixels: int, hea
     for entry, prediction, image in zip(waiting, predictions, pixels):
         entry.update(label=prediction.label, confidence=round(prediction.confidence, 4),
                      scores={k: round(v, 4) for k, v in prediction.scores.items()})
-        if prediction.nearest_imagenet_kind:
-            entry["nearest_imagenet_kind"] = {**prediction.nearest_imagenet_kind,
-                                   "probability": round(prediction.nearest_imagenet_kind["probability"], 4)}
+        kind = prediction.nearest_imagenet_kind
+        if kind:
+            entry["nearest_imagenet_kind"] = {"name": kind["name"], "probability": round(kind["probability"], 4)}
         if heatmaps:
             entry["heatmap"] = {"grid": np.round(prediction.class_map, 3).tolist(),
                                 "image": to_data_uri(overlay(image, prediction.class_map))}

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
 from app import monitoring
-
 from app.web.errors import json_error
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -45,7 +44,7 @@ class RequestLogMiddleware:
         response[REQUEST_ID_HEADER] = request.request_id
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         labels = getattr(request, "label_counts", None)
-        monitoring.record_request(_endpoint(request.path_info), response.status_code)
+        monitoring.record_request(_endpoint(request), response.status_code)
         access_log.info("%s %s %s %.1fms id=%s%s", request.method, request.path, response.status_code, duration_ms,
                         request.request_id, f" labels={labels}" if labels else "",
                         extra={"request_id": request.request_id, "method": request.method, "path": request.path,
@@ -54,10 +53,15 @@ class RequestLogMiddleware:
         return response
 
 
-def _endpoint(path: str) -> str:
-    """The route's name, for the metrics: a bounded set of values whatever clients ask for."""
+def _endpoint(request: HttpRequest) -> str:
+    """The route's name, for the metrics: a bounded set of values whatever clients ask for.
+    Django has resolved it already for any request that reached a view; only the health
+    probes answered before routing (ProbeMiddleware) and unknown paths are looked up here."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        return match.url_name or "unnamed"
     try:
-        return resolve(path).url_name or "unnamed"
+        return resolve(request.path_info).url_name or "unnamed"
     except Resolver404:
         return "unmatched"
 
