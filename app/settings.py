@@ -62,7 +62,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- HTTPS and headers (on for real deployments: HTTPS=true) --------------------
 HTTPS = env_bool("HTTPS", False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_PROXY_HEADERS", HTTPS) else None
+TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", HTTPS)  # a proxy in front sets X-Forwarded-Proto
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
+# Who the client is, for the rate limit (app/web/middleware.client_address): the address the
+# outermost of these proxies saw. Fly sets FLY_APP_NAME in every machine, and its proxy Fly-Client-IP.
+ON_FLY = bool(env_str("FLY_APP_NAME"))
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if TRUST_PROXY_HEADERS or ON_FLY else 0)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31536000 if HTTPS else 0)

@@ -3,12 +3,16 @@ per-client rate limit."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import re
 import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -108,35 +112,105 @@ class RateLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         self.per_minute = settings.RATE_LIMIT_PER_MINUTE
-        self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill)
-        self.lock = threading.Lock()
+        self.proxies = Proxies(settings.TRUSTED_PROXY_HOPS, settings.ON_FLY)
+        self.buckets = Buckets(self.per_minute)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.per_minute and request.method == "POST":
-            wait = self._take(self._client(request))
+            wait = self.buckets.take(bucket_key(client_address(request.META, self.proxies)), time.monotonic())
             if wait:
                 return json_error(429, "rate_limited",
                                   f"Too many requests: at most {self.per_minute} a minute. "
                                   f"Try again in {wait} s.", retry_after=str(wait))
         return self.get_response(request)
 
-    def _client(self, request: HttpRequest) -> str:
-        if settings.SECURE_PROXY_SSL_HEADER:  # behind a trusted proxy: its view of the client
-            forwarded = request.META.get("HTTP_FLY_CLIENT_IP") or request.META.get("HTTP_X_FORWARDED_FOR", "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
-        return request.META.get("REMOTE_ADDR", "")
 
-    def _take(self, client: str) -> int:
+@dataclass(frozen=True)
+class Proxies:
+    """The proxies in front of the app that the client address may be taken from."""
+
+    hops: int  # how many append to X-Forwarded-For (TRUSTED_PROXY_HOPS); 0: clients connect directly
+    on_fly: bool  # the one nearest the app is Fly's (FLY_APP_NAME is set in every Fly machine)
+
+
+def client_address(meta: Mapping[str, str], proxies: Proxies) -> str:
+    """The address the outermost trusted proxy saw the request come from: never a value
+    the client wrote itself.
+
+    Every proxy appends the address it got the request from to X-Forwarded-For, so of N
+    trusted proxies the outermost wrote the N-th entry from the right, and everything left
+    of it is the client's own writing. Fly's proxy appends the app's own address after
+    that, and sets Fly-Client-IP itself, replacing any the client sent. A request that
+    passed fewer proxies than that (it reached the app some other way) is keyed on its
+    connection's own address.
+    """
+    direct = meta.get("REMOTE_ADDR", "")
+    if proxies.hops == 0:
+        return direct
+    if proxies.on_fly and proxies.hops == 1:
+        return meta.get("HTTP_FLY_CLIENT_IP", "").strip() or direct
+    entries = [entry.strip() for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    position = proxies.hops + (1 if proxies.on_fly else 0)
+    return (entries[-position] or direct) if len(entries) >= position else direct
+
+
+def bucket_key(address: str) -> str:
+    """One bucket per IPv4 address, and per IPv6 /64: a single home or host is given a
+    whole /64, so keying on full IPv6 addresses would give one client countless buckets."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]  # not an address (a misconfigured proxy): still one bounded key
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+@dataclass(slots=True)
+class Bucket:
+    tokens: float
+    last: float  # time.monotonic() of the last refill
+
+
+class Buckets:
+    """Token buckets by client, least recently used first, at most `capacity` of them.
+
+    A bucket that has filled up again is the same as none, so only full ones are forgotten.
+    Any bucket idle for a minute is full, and idle ones sit at the front, so the table holds
+    about the clients of the last minute. While every bucket is still refilling, clients not
+    in the table share one overflow bucket: a flood of new addresses slows new clients down
+    but never hands a known client a fresh bucket.
+    """
+
+    OVERFLOW = "(new clients while the table is full)"  # no address looks like this
+
+    def __init__(self, per_minute: int, capacity: int = 10_000):
+        self.size, self.rate, self.capacity = float(per_minute), per_minute / 60.0, capacity
+        self.table: OrderedDict[str, Bucket] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def take(self, client: str, now: float) -> int:
         """0 if a token was taken, else the whole seconds until one is available."""
-        now, rate = time.monotonic(), self.per_minute / 60.0
         with self.lock:
-            if len(self.buckets) > 10_000:  # forget idle clients rather than grow without bound
-                self.buckets.clear()
-            tokens, last = self.buckets.get(client, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self.buckets[client] = (tokens - 1.0, now)
+            key = self._admit(client, now)
+            bucket = self.table.get(key) or Bucket(self.size, now)
+            bucket.tokens, bucket.last = self._tokens(bucket, now), now
+            self.table[key] = bucket
+            self.table.move_to_end(key)
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
                 return 0
-            self.buckets[client] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / rate))
+            return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+
+    def _admit(self, client: str, now: float) -> str:
+        """The key this client counts under: its own, unless it is new and the table is full."""
+        if client in self.table:
+            return client
+        while self.table and self._tokens(next(iter(self.table.values())), now) >= self.size:
+            self.table.popitem(last=False)
+        return client if len(self.table) < self.capacity else self.OVERFLOW
+
+    def _tokens(self, bucket: Bucket, now: float) -> float:
+        return min(self.size, bucket.tokens + (now - bucket.last) * self.rate)
