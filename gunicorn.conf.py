@@ -14,8 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from app.env import env_choice, env_float, env_int, env_str  # checked: a malformed value stops start-up
-from app.logs import FORMATS, logging_config
+from app import logs
+from app.env import env_float, env_int, env_str  # checked: a malformed value stops start-up
 
 bind = f"{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1)}"
 workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
@@ -26,7 +26,7 @@ graceful_timeout = 10
 keepalive = 5
 max_requests = env_int("MAX_REQUESTS", 0)  # 0: workers are not recycled
 accesslog = None  # the app writes one access line per request, with its request id (app/web/middleware.py)
-logconfig_dict = logging_config(env_choice("LOG_FORMAT", "text", FORMATS), env_str("LOG_LEVEL", "INFO"))
+logconfig_dict = logs.from_environment()  # the same lines as the app's: one format, one time zone
 wsgi_app = "app.wsgi:application"
 
 # A client that stops sending its upload for this long loses the connection,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -72,3 +73,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_zone(name: str, default: str) -> str:
+    """An IANA time zone name (UTC, Europe/Amsterdam), checked against the zone database."""
+    value = os.environ.get(name) or default
+    if value == "UTC":
+        return value  # known without a zone database (slim images may lack one)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be a time zone such as UTC or Europe/Amsterdam, not {value!r}") from None
+    return value

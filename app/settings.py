@@ -16,8 +16,7 @@ from pathlib import Path
 from app.env import env_bool, env_choice, env_int, env_list, env_str
 from app.inference.preprocess import DEFAULT_MAX_PIXELS
 from app.inference.variant import CHOICES as VARIANT_CHOICES
-from app.logs import FORMATS as LOG_FORMATS
-from app.logs import logging_config
+from app import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +50,7 @@ TEMPLATES = [{
 }]
 DATABASES: dict = {}  # stateless: nothing is stored
 USE_TZ = True
+TIME_ZONE = logs.time_zone()  # UTC unless set; Django makes it the process's zone too
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
@@ -97,6 +97,5 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # non-file form fields
 DATA_UPLOAD_MAX_NUMBER_FILES = 4 * MAX_FILES_PER_REQUEST
 
-LOG_FORMAT = env_choice("LOG_FORMAT", "text", LOG_FORMATS)  # json: one JSON object per line
-LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+LOGGING = logs.from_environment()  # LOG_FORMAT=json: one JSON object per line; times in TIME_ZONE
 CSRF_FAILURE_VIEW = "app.web.errors.csrf_failure"

@@ -39,8 +39,8 @@ class Classifier:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.contract = Contract.from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        self.session = _open_session(Path(path), options)
+        self.contract = _read_contract(Path(path), self.session)
         self.class_names: list[str] = self.contract.class_names
         self.input_size: int = self.contract.input.size
         self.outputs = [PROBABILITIES, CLASS_MAP]
@@ -100,6 +100,42 @@ class Classifier:
         return {**self.contract.public(),
                 "variant": {"name": self.variant.name, "file": self.variant.path.name,
                             "reason": self.variant.reason}}
+
+
+class ModelLoadError(Exception):
+    """The model file cannot be served. The message is one line naming the file and why:
+    start-up reports it as it is, since a traceback would only bury it."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"cannot load the model {path}: {reason}")
+
+
+def _open_session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
+    if not path.is_file():
+        raise ModelLoadError(path, "it is a folder" if path.is_dir() else "no such file")
+    if path.stat().st_size == 0:
+        raise ModelLoadError(path, "the file is empty")
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime's errors (InvalidProtobuf, NoSuchFile...) share no narrower base
+        raise ModelLoadError(path, _onnxruntime_reason(error)) from error
+
+
+def _onnxruntime_reason(error: Exception) -> str:
+    """onnxruntime's own words without its prefix ("[ONNXRuntimeError] : 7 : INVALID_PROTOBUF :
+    Load model from <path> failed:"), which repeats the path; a cut-off or foreign file fails
+    protobuf parsing."""
+    reason = str(error).split(" failed:", 1)[-1].strip().rstrip(".")
+    if "Protobuf parsing failed" in reason:
+        return "not an ONNX model, or cut off (protobuf parsing failed)"
+    return reason or type(error).__name__
+
+
+def _read_contract(path: Path, session: ort.InferenceSession) -> Contract:
+    try:
+        return Contract.from_metadata(session.get_modelmeta().custom_metadata_map)
+    except (ValueError, KeyError, TypeError) as error:  # no contract, or one this app cannot read
+        raise ModelLoadError(path, str(error)) from error
 
 
 @lru_cache(maxsize=4)
