@@ -24,7 +24,10 @@ UNUSED_PACKAGES = ("onnxruntime/transformers", "onnxruntime/quantization", "onnx
                    "onnxruntime/datasets", "numpy/f2py", "numpy/distutils",
                    *(f"django/contrib/{app}" for app in ("gis", "admin", "admindocs", "postgres", "flatpages",
                                                            "redirects", "sitemaps", "syndication", "humanize")),
-                   *(f"django/db/backends/{db}" for db in ("oracle", "mysql", "postgresql")))
+                   *(f"django/db/backends/{db}" for db in ("oracle", "mysql", "postgresql")),
+                   # Pillow comes only as pi-heif's dependency: the app calls pi-heif's C module
+                   # (_pi_heif) and never its Pillow plugin, so both go (22 MB)
+                   "PIL", "pillow.libs", "pi_heif")
 # numpy's extension modules that exist only for its own test suite
 TEST_EXTENSIONS = ("_simd", "_umath_tests", "_rational_tests", "_multiarray_tests", "_operand_flag_tests",
                    "_struct_ufunc_tests")
@@ -40,6 +43,7 @@ def removable(site_packages: Path) -> list[Path]:
     paths = [site_packages / name for name in INSTALLERS + UNUSED_PACKAGES]
     paths += site_packages.glob("pip-*.dist-info")
     paths += site_packages.glob("setuptools-*.dist-info")
+    paths += site_packages.glob("pillow-*.dist-info")
     paths += site_packages.glob("distutils-precedence.pth")  # setuptools' start-up hook
     paths += [p for p in site_packages.rglob("tests") if p.is_dir()]  # packages' own test suites
     paths += site_packages.rglob("*.pyi")  # type stubs

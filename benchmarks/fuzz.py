@@ -25,6 +25,8 @@ from app.inference.preprocess import ImageError, preprocess  # sets OpenCV's log
 
 import cv2  # noqa: E402  (after preprocess, which configures it)
 
+from tests import images  # noqa: E402  (HEIC and AVIF encoders, test-only)
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 260  # the shipped model's input size (any size exercises the same decoding)
 
@@ -37,6 +39,8 @@ def seed_images() -> list[bytes]:
     seeds = [cv2.imencode(ext, image)[1].tobytes() for ext in (".jpg", ".png", ".webp", ".bmp", ".gif", ".tiff")]
     seeds.append(cv2.imencode(".png", rgba)[1].tobytes())
     seeds.append(cv2.imencode(".png", image.astype(np.uint16) * 257)[1].tobytes())
+    seeds += [images.heic(image), images.heic(image, orientation=6), images.avif(image),
+              images.avif(rgba, orientation=5)]
     return seeds
 
 

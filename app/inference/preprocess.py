@@ -18,11 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.inference import isobmff
+
 # OpenCV refuses to allocate images above this many pixels; set before import
 # so that even a format whose header we do not parse cannot bomb the process.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(100_000_000))
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # a bad upload is our 4xx, not a log warning
 import cv2  # noqa: E402
+# HEIC's decoder: libheif with libde265 only (LGPL, decode-only, no GPL x265 encoder), from the
+# pi-heif wheel. Its C module is used directly: pi-heif's Python layer imports Pillow, which the
+# image does not ship (app/trim_environment.py). AVIF needs nothing more: OpenCV reads it.
+import _pi_heif  # noqa: E402
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo
 
@@ -41,7 +47,9 @@ _MAGIC = (
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
 )
-SUPPORTED_FORMATS = ("jpeg", "png", "webp", "bmp", "gif", "tiff")
+SUPPORTED_FORMATS = ("jpeg", "png", "webp", "bmp", "gif", "tiff", "heic", "avif")
+FORMAT_NAMES = "JPEG, PNG, WebP, BMP, GIF, TIFF, HEIC or AVIF"  # for people: errors, the page, the API docs
+_HEIC_MODES = {"RGB": 3, "RGBA": 4, "L": 1}  # what libheif gives at 8 bits per channel
 
 
 @dataclass
@@ -57,6 +65,9 @@ class ImageError(ValueError):
 
 def sniff_format(data: bytes) -> str | None:
     """The image format from the file's first bytes (never from its name)."""
+    heif = isobmff.brand(data)
+    if heif is not None:
+        return heif
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     for magic, name in _MAGIC:
@@ -79,6 +90,9 @@ def image_dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
             return _webp_dimensions(data)
         if fmt == "jpeg":
             return _jpeg_dimensions(data)
+        if fmt in ("heic", "avif"):
+            header = isobmff.read_header(data)
+            return None if header is None else (header.width, header.height)
     except IndexError:
         return None
     return None
@@ -142,27 +156,83 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: in
         raise ImageError("empty_file", "The file is empty.")
     fmt = sniff_format(data)
     if fmt is None:
-        raise ImageError("unsupported_format",
-                         "This is not an image we can read. Send a JPEG, PNG, WebP, BMP, GIF or TIFF.")
+        raise ImageError("unsupported_format", f"This is not an image we can read. Send a {FORMAT_NAMES}.")
     size = image_dimensions(data, fmt)
     if size is not None:
-        width, height = size
-        if width <= 0 or height <= 0:
-            raise ImageError("corrupt_image", f"The {fmt.upper()} header claims a {width}x{height} image.")
-        if width * height > max_pixels:
-            raise ImageError("too_many_pixels",
-                             f"The image is {width}x{height} ({width * height / 1e6:.0f} MP); "
-                             f"the limit is {max_pixels / 1e6:.0f} MP.")
+        check_pixels(size, fmt, max_pixels)
     if fmt == "png" and not png_is_complete(data):
-        raise ImageError("corrupt_image", "The PNG file is damaged or truncated and cannot be decoded.")
+        raise _corrupt("png")
+    if fmt == "heic":
+        return _decode_heic(data, max_pixels)
+    if fmt == "avif":
+        return _decode_avif(data)
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
         image = _decode_jpeg(buffer, size, at_least) if fmt == "jpeg" else _decode_other(buffer)
     except cv2.error:
         image = None
     if image is None or image.size == 0:
-        raise ImageError("corrupt_image", f"The {fmt.upper()} file is damaged or truncated and cannot be decoded.")
+        raise _corrupt(fmt)
     return image
+
+
+def check_pixels(size: tuple[int, int], fmt: str, max_pixels: int) -> None:
+    """The one pixel limit, applied to dimensions known before decoding."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageError("corrupt_image", f"The {fmt.upper()} header claims a {width}x{height} image.")
+    if width * height > max_pixels:
+        raise ImageError("too_many_pixels",
+                         f"The image is {width}x{height} ({width * height / 1e6:.0f} MP); "
+                         f"the limit is {max_pixels / 1e6:.0f} MP.")
+
+
+def _corrupt(fmt: str) -> ImageError:
+    return ImageError("corrupt_image", f"The {fmt.upper()} file is damaged or truncated and cannot be decoded.")
+
+
+def _decode_heic(data: bytes, max_pixels: int) -> np.ndarray:
+    """libheif applies the file's irot/imir itself; the EXIF orientation a phone also writes
+    repeats them and is ignored, as the HEIF standard says (applying both would turn twice)."""
+    try:
+        # one decoding thread: the app's parallelism is its worker processes
+        images = [i for i in _pi_heif.load_file(data, 1, True, False, True, False, "", False) if i is not None]
+        picture = next((i for i in images if i.primary), images[0] if images else None)
+        if picture is None:
+            raise _corrupt("heic")
+        check_pixels(picture.size_mode[0], "heic", max_pixels)  # libheif's own reading, still before decoding
+        pixels = picture.data
+        (width, height), mode = picture.size_mode
+    except ImageError:
+        raise
+    except Exception:  # libheif's errors come as many types (the fuzzer met SyntaxError too)
+        raise _corrupt("heic") from None
+    channels = _HEIC_MODES.get(mode)
+    if channels is None or len(pixels) != width * height * channels:
+        raise _corrupt("heic")
+    image = np.frombuffer(pixels, np.uint8).reshape(height, width, channels)
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
+    return _composite_on_white(image) if channels == 4 else image.copy()
+
+
+def _decode_avif(data: bytes) -> np.ndarray:
+    """OpenCV (libavif with libaom) hands over AVIF pixels as stored, at their own bit depth;
+    the file's irot/imir say how to show them, applied in the file's order."""
+    header = isobmff.read_header(data) or isobmff.HeifHeader(0, 0)
+    try:
+        image = _decode_other(np.frombuffer(data, dtype=np.uint8), header.bit_depth)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise _corrupt("avif")
+    for transform in header.transforms:
+        if transform.kind == "rotate":
+            for _ in range(transform.value):
+                image = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+        else:
+            image = cv2.flip(image, 0 if transform.value == 0 else 1)  # OpenCV: 0 flips top-bottom
+    return np.ascontiguousarray(image)
 
 
 def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None, at_least: int | None) -> np.ndarray | None:
@@ -177,13 +247,13 @@ def _decode_jpeg(buffer: np.ndarray, size: tuple[int, int] | None, at_least: int
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _decode_other(buffer: np.ndarray) -> np.ndarray | None:
+def _decode_other(buffer: np.ndarray, bit_depth: int = 16) -> np.ndarray | None:
     # IMREAD_UNCHANGED keeps alpha, which must be composited, not dropped
     # (a transparent PNG's hidden pixels are often black or garbage).
     image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     if image is None:
         return None
-    image = _to_uint8(image)
+    image = _to_uint8(image, bit_depth)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     channels = image.shape[2]
@@ -198,11 +268,11 @@ def _decode_other(buffer: np.ndarray) -> np.ndarray | None:
     return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
 
 
-def _to_uint8(image: np.ndarray) -> np.ndarray:
+def _to_uint8(image: np.ndarray, bit_depth: int = 16) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
-        return (image >> 8).astype(np.uint8)
+        return np.clip(image >> max(bit_depth - 8, 0), 0, 255).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
         return np.clip(np.nan_to_num(image) * 255.0, 0, 255).astype(np.uint8)
     return np.clip(image, 0, 255).astype(np.uint8)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.inference.preprocess import FORMAT_NAMES
+
 _ERROR = {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
@@ -82,7 +84,8 @@ def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> 
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["image"],
                     "properties": {"image": {"type": "array", "maxItems": max_files,
-                                             "items": {"type": "string", "format": "binary"}}}}}}},
+                                             "items": {"type": "string", "format": "binary",
+                                                       "description": f"A {FORMAT_NAMES} file."}}}}}}},
                 "responses": {
                     "200": {"description": "Every file answered (some may carry an error).",
                             "content": {"application/json": {"schema": _answer(class_names)}}},

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
+from app.inference.preprocess import decode_image
+from tests import images
 from tests.conftest import (CAT_PHOTOS, DOG_PHOTOS, EVERYDAY_PHOTOS, OTHER_PHOTOS, encode, photo, png_header,
                             upload)
 
@@ -165,3 +167,44 @@ def test_the_model_sees_the_same_image_whatever_the_format(client, cat_rgb):
                for ext in (".png", ".bmp", ".tiff")]
     assert {a["label"] for a in answers} == {"cat"}
     assert max(a["confidence"] for a in answers) - min(a["confidence"] for a in answers) < 1e-3
+
+
+# --- HEIC and AVIF (issue 20) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name,label", [(CAT_PHOTOS[0], "cat"), (DOG_PHOTOS[0], "dog"), (OTHER_PHOTOS[0], "other")])
+@pytest.mark.parametrize("make,ext", [(images.heic, ".heic"), (images.avif, ".avif")])
+def test_heic_and_avif_photos_are_classified_like_their_jpeg(client, name, label, make, ext):
+    rgb = decode_image(photo(name))
+    jpeg, other = post(client, upload(name, photo(name)), upload(name + ext, make(rgb, quality=95))
+                       ).json()["predictions"]
+    assert other["label"] == jpeg["label"] == label
+    assert abs(other["confidence"] - jpeg["confidence"]) < 0.05
+
+
+def test_a_heic_photo_on_its_side_is_classified_upright(client):
+    """A phone's portrait photo: the pixels lie on their side, irot says how to turn them."""
+    rgb = decode_image(photo(DOG_PHOTOS[0]))
+    stored = np.ascontiguousarray(np.rot90(rgb, 1))  # as the sensor stored it: turned anticlockwise
+    upright, sideways = post(client, upload("dog.heic", images.heic(stored, orientation=6)),
+                             upload("raw.png", encode(stored, ".png")),
+                             url=URL + "?heatmap=1").json()["predictions"]
+    assert upright["label"] == "dog"
+    grid = np.array(upright["heatmap"]["grid"])
+    assert grid.shape[0] == grid.shape[1]
+    assert upright["scores"] != sideways["scores"]  # the model saw the photo turned, not as stored
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_a_heic_or_avif_bomb_is_413(client, make):
+    bomb = images.patch_dimensions(make(np.zeros((16, 16, 3), np.uint8)), 60_000, 60_000)
+    response = post(client, upload("bomb.heic", bomb))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_pixels"
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_a_truncated_heic_or_avif_is_400(client, cat_rgb, make):
+    data = make(cat_rgb)
+    response = post(client, upload("cut.heic", data[:len(data) // 2]))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "corrupt_image"

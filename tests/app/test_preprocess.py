@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from app.inference.preprocess import (ImageError, decode_image, image_dimensions, preprocess,
                                       resize_for_model, sniff_format)
+from tests import images
 from tests.conftest import encode, pil_bytes, png_header
 
 SIZE = 260  # any model input size; the shipped model's
@@ -168,4 +170,91 @@ def test_a_truncated_png_is_corrupt(cat_rgb):
     data = encode(cat_rgb, ".png")
     with pytest.raises(ImageError) as error:
         preprocess(data[: len(data) // 2], SIZE)
+    assert error.value.code == "corrupt_image"
+
+
+# --- HEIC and AVIF: the same promises as the other formats ---------------------------------
+
+def blocks() -> np.ndarray:
+    """A small photo-like picture that no rotation or mirroring leaves unchanged."""
+    rng = np.random.default_rng(0)
+    return cv2.resize(rng.integers(0, 255, (3, 4, 3), dtype=np.uint8), (80, 48), interpolation=cv2.INTER_NEAREST)
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_heic_and_avif_read_to_the_same_pixels(cat_rgb, make):
+    got = preprocess(make(cat_rgb, quality=95), SIZE)
+    assert got.shape == (SIZE, SIZE, 3) and got.dtype == np.uint8
+    assert mean_abs_difference(got, resize_for_model(cat_rgb, SIZE)) < 3.0
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_heic_and_avif_are_turned_upright_by_their_irot_and_imir(make, orientation):
+    source = blocks()
+    got = decode_image(make(source, orientation))
+    expected = images.displayed(source, orientation)
+    assert got.shape == expected.shape
+    assert mean_abs_difference(got, expected) < 8  # lossy coding; a wrong turn differs by ~90
+
+
+def test_a_10_bit_avif_is_scaled_not_darkened():
+    source = blocks()
+    ok, buffer = cv2.imencode(".avif", cv2.cvtColor(source, cv2.COLOR_RGB2BGR).astype(np.uint16) << 2,
+                              [cv2.IMWRITE_AVIF_DEPTH, 10])
+    assert ok
+    assert mean_abs_difference(decode_image(buffer.tobytes()), source) < 8
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_transparent_heic_and_avif_are_composited_on_white(make):
+    rgba = np.dstack([blocks(), np.zeros((48, 80), np.uint8)])
+    assert decode_image(make(rgba)).min() > 240
+
+
+@pytest.mark.parametrize("make,fmt", [(images.heic, "heic"), (images.avif, "avif")])
+def test_heic_and_avif_headers_give_format_and_size(make, fmt):
+    data = make(np.zeros((37, 53, 3), np.uint8))
+    assert sniff_format(data) == fmt
+    width, height = image_dimensions(data, fmt)
+    if fmt == "avif":
+        assert (width, height) == (53, 37)
+    else:  # the largest declared picture: x265 codes 64x64 and crops to 53x37 (clap)
+        assert 53 <= width <= 64 and 37 <= height <= 64
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_a_heic_or_avif_bomb_is_refused_from_its_header_at_once(make):
+    import time
+
+    bomb = images.patch_dimensions(make(blocks()), 60_000, 60_000)
+    start = time.perf_counter()
+    with pytest.raises(ImageError) as error:
+        preprocess(bomb, SIZE)
+    assert error.value.code == "too_many_pixels" and "3600 MP" in error.value.message
+    assert time.perf_counter() - start < 0.1
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+def test_the_pixel_limit_applies_to_heic_and_avif(make):
+    data = make(blocks())
+    with pytest.raises(ImageError) as error:
+        preprocess(data, SIZE, max_pixels=1000)
+    assert error.value.code == "too_many_pixels"
+
+
+@pytest.mark.parametrize("make", [images.heic, images.avif], ids=["heic", "avif"])
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_a_truncated_heic_or_avif_is_corrupt(cat_rgb, make, keep):
+    data = make(cat_rgb)
+    with pytest.raises(ImageError) as error:
+        preprocess(data[:int(len(data) * keep)], SIZE)
+    assert error.value.code == "corrupt_image"
+
+
+@pytest.mark.parametrize("brand", [b"heic", b"avif"])
+def test_a_bare_heif_container_with_no_picture_is_corrupt(brand):
+    ftyp = (24).to_bytes(4, "big") + b"ftyp" + brand + b"\x00\x00\x00\x00mif1" + brand
+    with pytest.raises(ImageError) as error:
+        preprocess(ftyp + b"\x00" * 64, SIZE)
     assert error.value.code == "corrupt_image"

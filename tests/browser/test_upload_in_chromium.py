@@ -109,7 +109,7 @@ def test_several_photos_and_a_bad_file_at_once(browser, server_url, tmp_path):
     labels = wait_for_labels(browser, 3)
     assert sorted(labels) == ["dog", "other"]
     messages = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".result-message")]
-    assert messages == ["This is not an image we can read. Send a JPEG, PNG, WebP, BMP, GIF or TIFF."]
+    assert messages == ["This is not an image we can read. Send a JPEG, PNG, WebP, BMP, GIF, TIFF, HEIC or AVIF."]
     kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".result-imagenet-kind")]
     assert len(kinds) == 1 and kinds[0].startswith("Nearest of ImageNet's 1,000 kinds: ")  # the clothes' card only
     browser.save_screenshot(str(ARTIFACTS / "browser-several.png"))
