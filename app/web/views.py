@@ -17,9 +17,16 @@ from django.views.decorators.http import require_safe
 
 from app import monitoring
 from app.inference.model import Classifier, get_classifier
+from app.inference.preprocess import FORMAT_NAMES
 from app.inference.service import Upload, classify
 from app.web.errors import RequestError, json_error
 from app.web.openapi import openapi_document
+
+# The page's file input names every type we decode (app/inference/preprocess.py), not image/*:
+# given concrete types, browsers convert what they can, and Safari and Android send HEIC as it is.
+ACCEPT = ",".join(["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff",
+                   "image/heic", "image/heif", "image/avif", ".jpg", ".jpeg", ".png", ".webp", ".gif",
+                   ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"])
 
 # Status for a request in which no file could be classified, by the first error's code.
 _STATUS_BY_IMAGE_ERROR = {"too_many_pixels": 413, "unsupported_format": 415}
@@ -101,7 +108,8 @@ def api_openapi(request: HttpRequest) -> JsonResponse:
 def page(request: HttpRequest) -> HttpResponse:
     """The upload page; without JavaScript its form POSTs here and gets the answer as HTML."""
     context = {"model": classifier().describe(), "max_files": settings.MAX_FILES_PER_REQUEST,
-               "max_megabytes": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
+               "max_megabytes": settings.MAX_UPLOAD_BYTES // (1024 * 1024), "accept": ACCEPT,
+               "formats": FORMAT_NAMES}
     status = 200
     if request.method == "POST":
         status, answer = _predict(request, heatmaps=True)
