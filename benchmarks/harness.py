@@ -1,18 +1,12 @@
 """The measuring tools that make bench (benchmarks/run.py) and make soak
-(benchmarks/soak.py) share: test photos made here, gunicorn started as in production
-on a free loopback port, ApacheBench as the client, and a timer."""
+(benchmarks/soak.py) share: test photos made here, ApacheBench as the client, and a
+timer. gunicorn is started by benchmarks/server.py, as for the tests."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -21,7 +15,6 @@ import numpy as np
 
 from training.config import DATASETS
 
-ROOT = Path(__file__).resolve().parent.parent
 PHOTO = DATASETS / "dogs-vs-cats" / "train" / "cat.1.jpg"
 
 
@@ -52,45 +45,6 @@ def make_photos(folder: Path) -> dict[str, Path]:
         cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90] if ext == ".jpg" else [])
         photos[name] = path
     return photos
-
-
-# --- gunicorn over loopback --------------------------------------------------------------
-
-class Server:
-    """gunicorn started as `make serve` / the container start it, on a free loopback port."""
-
-    def __init__(self, workers: int = 2, **env: str):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers),
-                    "RATE_LIMIT_PER_MINUTE": "0", "STATIC_ROOT": tempfile.mkdtemp(), **env}
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.started = time.perf_counter()
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        self.process = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null"],
-                                        cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def wait_ready(self, timeout: float = 60) -> float:
-        while time.perf_counter() - self.started < timeout:
-            try:
-                urllib.request.urlopen(self.url + "/readyz", timeout=1)
-                return time.perf_counter() - self.started
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("server did not start")
-
-    def worker_rss_mb(self) -> list[float]:
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
-        sizes = []
-        for pid in children:
-            status = Path(f"/proc/{pid}/status").read_text()
-            sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
-        return sizes
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
 
 
 def multipart_file(path: Path, folder: Path) -> tuple[Path, str]:

@@ -21,7 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.harness import ROOT, Server, apache_bench, make_photos, multipart_file
+from benchmarks.harness import apache_bench, make_photos, multipart_file
+from benchmarks.server import ROOT, Server, local_server
 
 
 def load(server: Server, body: Path, content_type: str, seconds: int) -> dict:
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     photo = make_photos(folder)["500x375 JPEG"]
     body, content_type = multipart_file(photo, folder)
     idle_timeout = 10.0
-    server = Server(workers=2, UPLOAD_IDLE_TIMEOUT=str(idle_timeout))
+    server = local_server(workers=2, UPLOAD_IDLE_TIMEOUT=str(idle_timeout))
     server.wait_ready()
     try:
         results = {"load": load(server, body, content_type, args.seconds),

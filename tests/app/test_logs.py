@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,7 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from app.inference.model import Classifier, ModelLoadError
 from app.logs import JsonFormatter, TextFormatter, time_zone
-from tests.conftest import ROOT, SHIPPED_MODEL
+from benchmarks.server import Server
+from tests.conftest import SHIPPED_MODEL
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d|Z)"
 INSTANT = datetime(2026, 11, 27, 18, 37, 2, 180000, tzinfo=timezone.utc)
@@ -92,17 +91,13 @@ def test_an_onnx_file_without_our_contract_is_refused(tmp_path):
         Classifier(path)
 
 
-def start_gunicorn(model: Path, **env: str) -> subprocess.CompletedProcess:
+def start_gunicorn(model: Path, **env: str) -> tuple[int, str]:
+    """gunicorn started as the benchmarks and other tests start it; (exit code, what it printed)."""
     import os
-    import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    environment = {**os.environ, "MODEL_PATH": str(model), "PORT": str(port), "WEB_CONCURRENCY": "2", **env}
-    return subprocess.run([str(gunicorn), "--config", "gunicorn.conf.py"], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    with Server({**os.environ, "MODEL_PATH": str(model), "WEB_CONCURRENCY": "2", **env}) as server:
+        code = server.process.wait(timeout=120)
+        return code, server.output()
 
 
 @pytest.mark.parametrize("log_format,zone,offset", [("text", None, "+00:00"), ("json", "Asia/Kolkata", "+05:30")])
@@ -110,13 +105,13 @@ def test_gunicorn_refuses_to_start_on_a_broken_model_with_one_plain_line(tmp_pat
     """A real start: gunicorn's master and workers, their own lines and the app's, all in one zone."""
     cut = tmp_path / "catsdogs.onnx"
     cut.write_bytes(SHIPPED_MODEL.read_bytes()[:100_000])
-    started = start_gunicorn(cut, LOG_FORMAT=log_format, **({"TIME_ZONE": zone} if zone else {}),
-                             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
-    assert started.returncode == 3  # gunicorn's "worker failed to boot": the server did not start
-    lines = started.stderr.splitlines()
-    assert "Traceback" not in started.stderr
+    code, printed = start_gunicorn(cut, LOG_FORMAT=log_format, **({"TIME_ZONE": zone} if zone else {}),
+                                   PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    assert code == 3  # gunicorn's "worker failed to boot": the server did not start
+    lines = printed.splitlines()
+    assert "Traceback" not in printed
     entries = [json.loads(line) for line in lines] if log_format == "json" else [_text_entry(line) for line in lines]
-    assert all(entry["time"].endswith(offset) for entry in entries), started.stderr
+    assert all(entry["time"].endswith(offset) for entry in entries), printed
     assert any(entry["logger"] == "gunicorn.error" and "Booting worker" in entry["message"] for entry in entries)
     errors = {entry["message"] for entry in entries if entry["logger"] == "app" and entry["level"] == "ERROR"}
     assert errors == {f"cannot load the model {cut}: not an ONNX model, or cut off (protobuf parsing failed)"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ import uuid
 import pytest
 from django.test import override_settings
 
+from benchmarks.server import free_port, local_server
 from tests.conftest import CAT_PHOTOS, photo, upload
 
 
@@ -59,12 +59,6 @@ def test_a_deployed_host_needs_the_token_or_serves_no_metrics_at_all(client):
         assert client.get("/metrics").status_code == 404
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def predictions_per_worker(metrics_dir, scratch) -> dict[str, float]:
     """Each worker's own count, read from its file alone: proof that the total is a sum."""
     import shutil
@@ -84,11 +78,11 @@ def predictions_per_worker(metrics_dir, scratch) -> dict[str, float]:
 
 @pytest.mark.slow
 def test_two_workers_add_up_on_the_metrics_port_and_the_public_port_refuses(tmp_path):
-    from benchmarks.harness import Server, multipart_file
+    from benchmarks.harness import multipart_file
     from tests.conftest import PETS
 
     metrics_port = free_port()
-    server = Server(workers=2, METRICS_PORT=str(metrics_port), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    server = local_server(workers=2, METRICS_PORT=str(metrics_port), PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     try:
         server.wait_ready()
         body, content_type = multipart_file(PETS / "cat.1.jpg", tmp_path)

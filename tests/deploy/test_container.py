@@ -14,10 +14,8 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.request
 import uuid
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.server import Server
 from tests.conftest import PETS, ROOT
 
 pytestmark = pytest.mark.slow
@@ -112,12 +111,6 @@ def test_the_dockerignore_keeps_data_and_training_out():
         assert path in ignored
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def multipart(field: str, filename: str, content: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
@@ -152,9 +145,8 @@ def image_root(tmp_path_factory) -> Path:
 
 def test_the_image_serves_a_correct_prediction(image_root):
     venv, srv = image_root / "venv", image_root / "srv"
-    # the image's environment, with its /venv and /srv paths mapped here and loopback only
-    env = {**image_env(), "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-           "STATIC_ROOT": str(image_root / "staticfiles"), "HOST": "127.0.0.1", "PORT": str(free_port())}
+    # the image's environment, with its /venv and /srv paths mapped here (Server adds loopback and a port)
+    env = {**image_env(), "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "STATIC_ROOT": str(image_root / "staticfiles")}
     python = str(venv / "bin" / "python")
     no_tf = subprocess.run([python, "-c", "import tensorflow"], capture_output=True, env=env)
     assert no_tf.returncode != 0  # the image cannot import TensorFlow at all
@@ -162,21 +154,9 @@ def test_the_image_serves_a_correct_prediction(image_root):
     for args in instruction("RUN"):  # build-time steps of the final stage (collectstatic)
         if "manage.py" in args:
             subprocess.run(shlex.split(args), cwd=srv, env=env, check=True, timeout=120)
-    command = json.loads(instruction("CMD")[0])
-    server = subprocess.Popen(command, cwd=srv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{env['PORT']}"
-    try:
-        started = time.monotonic()
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, server.stdout.read().decode()
-            assert time.monotonic() - started < 60, "gunicorn did not become ready in 60 s"
-            time.sleep(0.3)
+    with Server(env, command=json.loads(instruction("CMD")[0]), cwd=srv) as server:
+        server.wait_ready(timeout=60)
+        base = server.url
         body, content_type = multipart("image", "cat.jpg", (PETS / "cat.1.jpg").read_bytes())
         request = urllib.request.Request(base + "/api/v1/predict", data=body, headers={
             "Content-Type": content_type, "Host": "localhost"})
@@ -188,9 +168,6 @@ def test_the_image_serves_a_correct_prediction(image_root):
         css = re.search(r'href="(/static/[^"]+\.css)"', page).group(1)
         with urllib.request.urlopen(urllib.request.Request(base + css, headers={"Host": "localhost"})) as response:
             assert response.status == 200 and "max-age" in response.headers["Cache-Control"]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
     report_image_size(venv, srv)
 

@@ -1,0 +1,44 @@
+"""make bench's report: results.json holds every note BENCHMARKS.md shows, the 12 MP one
+included, and the server helper everything starts gunicorn with reports a failed start."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import benchmarks.run as run
+from benchmarks.server import Server
+from tests.conftest import ROOT
+
+SAVED = json.loads((ROOT / "benchmarks" / "results.json").read_text())  # real figures' shapes
+
+
+class FakeClassifier:
+    input_size = 260
+
+    def __init__(self, *args):
+        pass
+
+
+def test_results_json_carries_the_12_mp_note_that_benchmarks_md_shows(tmp_path: Path, monkeypatch):
+    for name in ("model", "preprocess", "http", "cold_start", "memory"):  # measured figures, not measuring
+        monkeypatch.setattr(run, f"bench_{name}", lambda *args, _name=name, **kwargs: SAVED[_name])
+    monkeypatch.setattr(run, "bench_tensorflow_baseline", lambda *args: SAVED["baseline"])  # 12 MP: x4.2
+    monkeypatch.setattr(run, "make_photos", lambda folder: {"500x375 JPEG": None})
+    monkeypatch.setattr(run, "Classifier", FakeClassifier)
+    monkeypatch.setattr(run.shutil, "which", lambda name: "/usr/bin/" + name)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.keras").write_bytes(b"")
+    assert run.main([f"--run_dir={tmp_path / 'run'}", f"--output={tmp_path / 'BENCHMARKS.md'}"]) == 0
+    notes = json.loads((tmp_path / "results.json").read_text())["notes"]
+    assert len(notes) == 1 and notes[0].startswith("The 12 MP speed-up (x4.2) misses x5")
+    assert (tmp_path / "BENCHMARKS.md").read_text().count(notes[0]) == 1
+
+
+def test_a_server_that_exits_before_it_is_ready_says_what_it_printed(tmp_path: Path):
+    with Server({**os.environ, "MODEL_PATH": str(tmp_path / "missing.onnx"), "WEB_CONCURRENCY": "1"}) as server:
+        with pytest.raises(RuntimeError, match=r"exited \(3\) before it was ready(.|\n)*missing.onnx: no such file"):
+            server.wait_ready(timeout=60)
