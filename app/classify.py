@@ -1,0 +1,319 @@
+"""Classify photos on disk, files and folders (recursively), without a browser or a server.
+
+    python -m app.classify PATH... [--csv FILE | --jsonl FILE] [--sort-into DIR] [--heatmaps DIR]
+    docker run -v "$PWD/photos:/photos" catsdogs python -m app.classify /photos --csv /photos/labels.csv
+
+The photos go through the app's own code path (`app.inference.service.classify`: the
+same preprocessing, model, variant and limits as the API), in batches spread over
+one process per core. Every file gets one row, in the order found (path, label,
+confidence, one score per class, and the reason when it could not be classified);
+none is skipped and no bad file stops the run. `--sort-into` copies each classified
+photo into DIR/cat/, DIR/dog/ or DIR/other/; originals are only ever read.
+Rows go to standard output as CSV unless a file is named; a progress bar goes to
+standard error when that is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from app.env import env_choice, env_int, env_str
+from app.inference.preprocess import DEFAULT_MAX_PIXELS
+from app.inference.variant import CHOICES as VARIANT_CHOICES
+
+# The same settings, read the same way, as app/settings.py (without starting Django).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "model" / "catsdogs.onnx"
+BATCH = 16  # photos per model run: the API's default maximum per request
+BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: no file under the pixel limit needs more
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to classify: where it is, how its row names it, where its heatmap goes."""
+
+    path: Path
+    shown: str
+    heatmap: Path | None = None
+
+
+@dataclass
+class Row:
+    path: str
+    label: str = ""
+    confidence: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    error_code: str = ""
+    error: str = ""
+
+    def jsonable(self) -> dict:
+        if self.error_code:
+            return {"path": self.path, "error": {"code": self.error_code, "message": self.error}}
+        return {"path": self.path, "label": self.label, "confidence": self.confidence, "scores": self.scores}
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: Path
+    variant: str
+    max_pixels: int
+
+
+# --- finding the files -------------------------------------------------------------------
+
+def find_jobs(paths: list[str], exclude: set[Path], heatmaps: Path | None) -> list[Job]:
+    """Every file under the paths, in a stable order; a path that is missing still gets its row."""
+    jobs: list[Job] = []
+    taken: set[Path] = set()
+    for given in paths:
+        for path, inside in _walk(Path(given), exclude):
+            # heatmaps keep the photo's place within the folder given: DIR/sub/cat.jpg.heatmap.jpg
+            target = _free_name(heatmaps / f"{inside}.heatmap.jpg", taken) if heatmaps else None
+            jobs.append(Job(path, str(path), target))
+    return jobs
+
+
+def _walk(root: Path, exclude: set[Path]) -> Iterator[tuple[Path, Path]]:
+    """(file, its path within root) for every file under root; root itself if it is no folder."""
+    if not root.is_dir():
+        yield root, Path(root.name or "file")
+        return
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if (here / d).resolve() not in exclude)
+        for name in sorted(files):
+            if (here / name).resolve() not in exclude:
+                yield here / name, (here / name).relative_to(root)
+
+
+def _free_name(wanted: Path, taken: set[Path]) -> Path:
+    """wanted, or wanted with -2, -3... before its extension: never one already used or on disk."""
+    candidate, n = wanted, 1
+    while candidate in taken or candidate.exists():
+        n += 1
+        candidate = wanted.with_name(f"{_stem(wanted)}-{n}{_suffix(wanted)}")
+    taken.add(candidate)
+    return candidate
+
+
+def _stem(path: Path) -> str:
+    return path.name[: -len(_suffix(path))] if _suffix(path) else path.name
+
+
+def _suffix(path: Path) -> str:
+    return ".heatmap.jpg" if path.name.endswith(".heatmap.jpg") else path.suffix
+
+
+# --- classifying: one process per core ---------------------------------------------------
+
+_worker: tuple | None = None  # (classifier, settings) of this process
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker
+    import cv2
+
+    from app.inference.model import get_classifier
+
+    cv2.setNumThreads(1)  # one process per core already: more threads would only contend
+    _worker = (get_classifier(str(settings.model), 1, settings.variant), settings)
+
+
+def classify_jobs(jobs: list[Job]) -> list[Row]:
+    """Rows for one batch, in order, through the app's classify(); runs in a worker."""
+    from app.inference.service import Upload, classify
+
+    classifier, settings = _worker
+    rows: list[Row | None] = [None] * len(jobs)
+    readable: list[tuple[int, Upload]] = []
+    for i, job in enumerate(jobs):
+        content = _read(job.path, settings.max_pixels * BYTES_PER_PIXEL)
+        if isinstance(content, Row):
+            rows[i] = Row(job.shown, error_code=content.error_code, error=content.error)
+        else:
+            readable.append((i, Upload(job.path.name, content)))
+    want_heatmaps = any(job.heatmap for job in jobs)
+    answer = classify([u for _, u in readable], classifier, settings.max_pixels, heatmaps=want_heatmaps)
+    for (i, _), entry in zip(readable, answer["predictions"]):
+        rows[i] = _row(jobs[i], entry)
+    return rows
+
+
+def _read(path: Path, max_bytes: int) -> bytes | Row:
+    try:
+        if path.stat().st_size > max_bytes:
+            return Row("", error_code="file_too_large",
+                       error=f"The file is over {max_bytes // 10**6} MB, more than any photo under the pixel limit.")
+        return path.read_bytes()
+    except FileNotFoundError:
+        return Row("", error_code="not_found", error="No such file or folder.")
+    except OSError as error:  # permissions, a broken link, a device, a vanished file
+        return Row("", error_code="unreadable", error=f"The file cannot be read: {error.strerror or error}.")
+
+
+def _row(job: Job, entry: dict) -> Row:
+    if "error" in entry:
+        return Row(job.shown, error_code=entry["error"]["code"], error=entry["error"]["message"])
+    if job.heatmap is not None:
+        job.heatmap.parent.mkdir(parents=True, exist_ok=True)
+        job.heatmap.write_bytes(base64.b64decode(entry["heatmap"]["image"].split(",", 1)[1]))
+    return Row(job.shown, entry["label"], entry["confidence"], entry["scores"])
+
+
+def _class_names() -> list[str]:
+    return list(_worker[0].class_names)
+
+
+class Runner:
+    """Batches of jobs through `workers` processes (this one alone for 1), rows in order."""
+
+    def __init__(self, settings: Settings, workers: int, batch: int = BATCH):
+        self.batch, self.pool = batch, None
+        if workers > 1:
+            # spawn, not fork: each worker builds its own onnxruntime session in a clean process
+            context = multiprocessing.get_context("spawn")
+            self.pool = context.Pool(workers, initializer=_start_worker, initargs=(settings,))
+            self.class_names = self.pool.apply(_class_names)
+        else:
+            _start_worker(settings)
+            self.class_names = _class_names()
+
+    def rows(self, jobs: list[Job]) -> Iterator[Row]:
+        batches = [jobs[i:i + self.batch] for i in range(0, len(jobs), self.batch)]
+        results = self.pool.imap(classify_jobs, batches) if self.pool else map(classify_jobs, batches)
+        for rows in results:
+            yield from rows
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.close()
+            self.pool.join()
+
+
+# --- what is done with each row ----------------------------------------------------------
+
+def copy_into(row: Row, source: Path, folder: Path) -> Path | None:
+    """A copy of the photo in folder/label/, under a free name; the original is only read."""
+    if row.error_code:
+        return None
+    target_folder = folder / row.label
+    target_folder.mkdir(parents=True, exist_ok=True)
+    wanted, n = target_folder / source.name, 1
+    while True:
+        target = wanted if n == 1 else wanted.with_name(f"{wanted.stem}-{n}{wanted.suffix}")
+        try:
+            with open(source, "rb") as original, open(target, "xb") as copy:  # x: never overwrite
+                shutil.copyfileobj(original, copy)
+            shutil.copystat(source, target)  # the photo's own dates travel with it
+            return target
+        except FileExistsError:
+            n += 1
+
+
+class Writer:
+    """CSV or JSON Lines, one row per file, flushed as it goes (a long run can be followed)."""
+
+    def __init__(self, stream: TextIO, kind: str, class_names: list[str]):
+        self.stream, self.kind, self.class_names = stream, kind, class_names
+        if kind == "csv":
+            self.csv = csv.writer(stream)
+            self.csv.writerow(["path", "label", "confidence", *class_names, "error"])
+
+    def write(self, row: Row) -> None:
+        if self.kind == "csv":
+            scores = [_number(row.scores.get(name)) for name in self.class_names]
+            error = f"{row.error_code}: {row.error}" if row.error_code else ""
+            self.csv.writerow([row.path, row.label, _number(row.confidence), *scores, error])
+        else:
+            self.stream.write(json.dumps(row.jsonable()) + "\n")
+        self.stream.flush()
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+class Progress:
+    """A one-line progress bar, drawn only on a terminal and at most ten times a second."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 30):
+        self.total, self.stream, self.width = total, stream, width
+        self.shown = stream.isatty()
+        self.done, self.started, self.drawn = 0, time.perf_counter(), 0.0
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if self.shown and (now - self.drawn >= 0.1 or self.done == self.total):
+            self.drawn = now
+            filled = self.width * self.done // max(self.total, 1)
+            rate = self.done / max(now - self.started, 1e-9)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
+                              f"{rate:.1f} photos/s")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
+# --- the command -------------------------------------------------------------------------
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m app.classify", description=__doc__.split("\n")[0])
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="photos, or folders searched recursively")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--csv", type=Path, metavar="FILE", help="write the rows as CSV (default: to stdout)")
+    output.add_argument("--jsonl", type=Path, metavar="FILE", help="write the rows as JSON Lines")
+    parser.add_argument("--sort-into", type=Path, metavar="DIR", help="copy each photo into DIR/<label>/")
+    parser.add_argument("--heatmaps", type=Path, metavar="DIR", help="write where the model looked, as JPEGs")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="processes (default: one per core this process may use)")
+    parser.add_argument("--model", type=Path, default=Path(env_str("MODEL_PATH", str(DEFAULT_MODEL))))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    settings = Settings(args.model, env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES),
+                        env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1))
+    outputs = [p for p in (args.csv, args.jsonl, args.sort_into, args.heatmaps) if p is not None]
+    jobs = find_jobs(args.paths, {p.resolve() for p in outputs}, args.heatmaps)
+    out_path = args.csv or args.jsonl
+    stream = open(out_path, "w", newline="", encoding="utf-8") if out_path else sys.stdout
+    progress, labels, started = Progress(len(jobs)), Counter(), time.perf_counter()
+    runner = Runner(settings, min(args.workers, -(-len(jobs) // BATCH)))
+    try:
+        writer = Writer(stream, "jsonl" if args.jsonl else "csv", runner.class_names)
+        for job, row in zip(jobs, runner.rows(jobs)):
+            writer.write(row)
+            if args.sort_into:
+                copy_into(row, job.path, args.sort_into)
+            labels[row.label or "error"] += 1
+            progress.step()
+    finally:
+        runner.close()
+        progress.close()
+        if out_path:
+            stream.close()
+    seconds = time.perf_counter() - started
+    counts = ", ".join(f"{n} {label}" for label, n in sorted(labels.items()))
+    print(f"{len(jobs)} files in {seconds:.1f} s ({len(jobs) / max(seconds, 1e-9):.1f}/s): {counts or 'none'}",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,153 @@
+"""python -m app.classify: a folder of good, broken and nested files, as a user would have it."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+
+import pytest
+
+from app import classify
+from app.inference.preprocess import decode_image
+from tests import images
+from tests.conftest import OTHERS, PETS, photo, upload
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Photos from ../shared copied into a temporary folder, with broken and nested files."""
+    root = tmp_path / "photos"
+    (root / "holiday" / "day 2").mkdir(parents=True)
+    shutil.copy(PETS / "cat.1.jpg", root / "cat.1.jpg")
+    shutil.copy(PETS / "dog.1.jpg", root / "holiday" / "dog.1.jpg")
+    shutil.copy(OTHERS / "car.1.jpg", root / "holiday" / "day 2" / "car.1.jpg")
+    shutil.copy(PETS / "cat.2.jpg", root / "holiday" / "cat.1.jpg")  # same name as another cat
+    (root / "holiday" / "iphone.heic").write_bytes(images.heic(decode_image(photo("dog.2.jpg")), orientation=1))
+    (root / "cut.jpg").write_bytes(photo("cat.3.jpg")[:2000])
+    (root / "notes.txt").write_text("not a photo")
+    (root / "empty.png").write_bytes(b"")
+    return root
+
+
+EXPECTED = {  # path within the folder -> label, or the error code
+    "cat.1.jpg": "cat", "cut.jpg": "corrupt_image", "empty.png": "empty_file", "notes.txt": "unsupported_format",
+    "holiday/cat.1.jpg": "cat", "holiday/dog.1.jpg": "dog", "holiday/iphone.heic": "dog",
+    "holiday/day 2/car.1.jpg": "other",
+}
+
+
+def run(*args) -> int:
+    return classify.main([*map(str, args), "--workers", "1"])
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def snapshot(root) -> dict:
+    """Every file's bytes and modification time: what an untouched folder keeps."""
+    return {p: (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_every_file_gets_one_row_with_its_label_or_reason(folder, tmp_path):
+    assert run(folder, "--csv", tmp_path / "labels.csv") == 0
+    rows = read_csv(tmp_path / "labels.csv")
+    assert list(rows[0]) == ["path", "label", "confidence", "cat", "dog", "other", "error"]
+    got = {os.path.relpath(r["path"], folder): r for r in rows}
+    assert len(rows) == len(got) == len(EXPECTED)
+    for name, expected in EXPECTED.items():
+        row = got[name]
+        if expected in ("cat", "dog", "other"):
+            assert row["label"] == expected and row["error"] == ""
+            assert float(row["confidence"]) == max(float(row[c]) for c in ("cat", "dog", "other")) > 0.5
+            assert sum(float(row[c]) for c in ("cat", "dog", "other")) == pytest.approx(1, abs=2e-3)
+        else:
+            assert row["label"] == row["confidence"] == "" and row["error"].startswith(expected + ": ")
+
+
+def test_a_missing_path_is_a_row_too_and_files_can_be_named_alone(folder, tmp_path):
+    run(folder / "cat.1.jpg", tmp_path / "nowhere.jpg", "--jsonl", tmp_path / "out.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert lines[0]["label"] == "cat" and set(lines[0]["scores"]) == {"cat", "dog", "other"}
+    assert lines[1] == {"path": str(tmp_path / "nowhere.jpg"),
+                        "error": {"code": "not_found", "message": "No such file or folder."}}
+
+
+def test_the_rows_are_the_apis_answers(folder, tmp_path, client):
+    run(folder, "--jsonl", tmp_path / "out.jsonl")
+    mine = {os.path.relpath(json.loads(line)["path"], folder): json.loads(line)
+            for line in (tmp_path / "out.jsonl").read_text().splitlines()}
+    for name in ("cat.1.jpg", "holiday/iphone.heic"):
+        api = client.post("/api/v1/predict", {"image": [upload(name, (folder / name).read_bytes())]}).json()
+        assert mine[name]["scores"] == api["predictions"][0]["scores"]
+
+
+def test_sort_into_copies_each_photo_and_never_touches_an_original(folder, tmp_path):
+    before = snapshot(folder)
+    sorted_dir = tmp_path / "sorted"
+    (sorted_dir / "cat").mkdir(parents=True)
+    (sorted_dir / "cat" / "cat.1.jpg").write_bytes(b"a file of the user's, already there")
+    run(folder, "--sort-into", sorted_dir, "--csv", tmp_path / "labels.csv")
+    assert snapshot(folder) == before
+    copies = sorted(str(p.relative_to(sorted_dir)) for p in sorted_dir.rglob("*") if p.is_file())
+    assert copies == ["cat/cat.1-2.jpg", "cat/cat.1-3.jpg", "cat/cat.1.jpg", "dog/dog.1.jpg", "dog/iphone.heic",
+                      "other/car.1.jpg"]  # no error file copied; a clash gets a suffix
+    assert (sorted_dir / "cat" / "cat.1.jpg").read_bytes() == b"a file of the user's, already there"
+    originals = {(folder / "cat.1.jpg").read_bytes(), (folder / "holiday" / "cat.1.jpg").read_bytes()}
+    assert {(sorted_dir / "cat" / n).read_bytes() for n in ("cat.1-2.jpg", "cat.1-3.jpg")} == originals
+    assert os.stat(sorted_dir / "dog" / "dog.1.jpg").st_mtime_ns == before[folder / "holiday" / "dog.1.jpg"][1]
+
+
+def test_outputs_inside_the_folder_are_not_classified_on_the_next_run(folder):
+    for _ in range(2):
+        run(folder, "--csv", folder / "labels.csv", "--sort-into", folder / "sorted", "--heatmaps", folder / "maps")
+    assert len(read_csv(folder / "labels.csv")) == len(EXPECTED)
+    assert len(list((folder / "sorted").rglob("*.*"))) == 2 * 5  # each run copies its 5 photos again
+
+
+def test_heatmaps_keep_the_photos_places(folder, tmp_path):
+    run(folder, "--heatmaps", tmp_path / "maps", "--csv", tmp_path / "labels.csv")
+    maps = sorted(str(p.relative_to(tmp_path / "maps")) for p in (tmp_path / "maps").rglob("*.jpg"))
+    assert maps == sorted(f"{name}.heatmap.jpg" for name, label in EXPECTED.items() if label in ("cat", "dog", "other"))
+    assert decode_image((tmp_path / "maps" / "holiday" / "dog.1.jpg.heatmap.jpg").read_bytes()).shape[2] == 3
+
+
+def test_batches_run_in_worker_processes_in_order(tmp_path):
+    names = [f"{kind}.{i}.jpg" for i in range(1, 10) for kind in ("cat", "dog")]  # 18: two batches
+    for name in names:
+        shutil.copy(PETS / name, tmp_path / name)
+    assert classify.main([str(tmp_path), "--csv", str(tmp_path / "two.csv"), "--workers", "2"]) == 0
+    run(tmp_path, "--csv", tmp_path / "one.csv")
+    rows = read_csv(tmp_path / "two.csv")
+    assert [os.path.basename(r["path"]) for r in rows] == sorted(names)
+    assert rows == [r for r in read_csv(tmp_path / "one.csv") if not r["path"].endswith(".csv")]
+
+
+def test_a_file_too_big_for_any_photo_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAX_IMAGE_PIXELS", "1000")  # so 8,001 bytes is too many
+    (tmp_path / "big.jpg").write_bytes(photo("cat.1.jpg")[:8001])
+    run(tmp_path / "big.jpg", "--csv", tmp_path / "out.csv")
+    assert read_csv(tmp_path / "out.csv")[0]["error"].startswith("file_too_large: ")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only():
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = classify.Progress(3, stream, width=6)
+        for _ in range(3):
+            progress.step()
+        progress.close()
+    drawn = terminal.getvalue()
+    assert "\r[##....] 1/3 " in drawn and "\r[######] 3/3 " in drawn and drawn.endswith(" photos/s\n")
+    assert pipe.getvalue() == ""
