@@ -26,7 +26,7 @@ UNUSED_PACKAGES = ("onnxruntime/transformers", "onnxruntime/quantization", "onnx
                                                            "redirects", "sitemaps", "syndication", "humanize")),
                    *(f"django/db/backends/{db}" for db in ("oracle", "mysql", "postgresql")),
                    # Pillow comes only as pi-heif's dependency: the app calls pi-heif's C module
-                   # (_pi_heif) and never its Pillow plugin, so both go (22 MB)
+                   # (_pi_heif) and never its Pillow plugin, so both go
                    "PIL", "pillow.libs", "pi_heif")
 # numpy's extension modules that exist only for its own test suite
 TEST_EXTENSIONS = ("_simd", "_umath_tests", "_rational_tests", "_multiarray_tests", "_operand_flag_tests",
@@ -55,9 +55,10 @@ def removable(site_packages: Path) -> list[Path]:
 
 
 def trim(venv: Path) -> tuple[float, float]:
-    """Trim every site-packages folder of the environment and compile what is left (each
-    worker would otherwise compile Django in memory at every start: 0.8 s instead of 0.45 s
-    to the first answer); returns (MB before, MB after)."""
+    """Trim every site-packages folder of the environment and compile what is left: the
+    image's Python writes no bytecode (PYTHONDONTWRITEBYTECODE, and its user may not write
+    to /venv), so without it every worker would compile Django and the rest in memory at
+    each start, before its first answer. Returns (MB before, MB after)."""
     before = megabytes(venv)
     for site_packages in venv.glob("lib/python*/site-packages"):
         for path in removable(site_packages):

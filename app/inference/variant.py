@@ -2,11 +2,12 @@
 
 `convert.quantize --ship` writes `<model>.int8.onnx` beside the float32 file only
 when the two are numerically equivalent (convert/equivalence.py), so choosing
-between them is about speed alone. int8 is faster where the CPU multiplies 8-bit
-numbers in hardware (x86 VNNI and AMX, Arm dot-product instructions): 1.9x on an
-AVX-512 VNNI Xeon here, and slower (0.86x) on an AVX2 CPU without them. The choice
-is read from the CPU's flags at start-up, costs nothing, and can be forced with
-MODEL_VARIANT=float32 or int8.
+between them is about speed alone. int8 is faster only where the CPU multiplies 8-bit
+numbers in hardware (x86 VNNI and AMX, Arm dot-product instructions); elsewhere each
+int8 multiply-add takes several instructions and, with the conversions into and out of
+int8, can lose to float32. Those instructions show in the CPU's flags, so the choice is
+read from them at start-up, costs nothing, and can be forced with MODEL_VARIANT=float32
+or int8.
 """
 
 from __future__ import annotations

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 from django.test import Client
 
-from tests.conftest import photo, upload
+from tests.conftest import ROOT, photo, upload
+
+STATIC = ROOT / "app" / "web" / "static" / "web"
 
 
 def test_the_page_offers_a_multipart_form(client):
@@ -19,11 +22,40 @@ def test_the_page_offers_a_multipart_form(client):
     assert '<meta name="viewport"' in html
 
 
+def fetch(client: Client, path: str, **headers) -> tuple[int, dict, bytes]:
+    """(status, headers, body) of a file whitenoise serves (its answers stream)."""
+    response = client.get(path, **headers)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, response.headers, body
+
+
 def test_static_files_are_fingerprinted_and_served(client):
     html = client.get("/").content.decode()
     css = re.search(r'href="(/static/web/app\.[0-9a-f]{12}\.css)"', html)
     js = re.search(r'src="(/static/web/app\.[0-9a-f]{12}\.js)"', html)
     assert css and js  # whitenoise's manifest names: cacheable forever
+    for url, source, content_type in ((css[1], STATIC / "app.css", "text/css"),
+                                      (js[1], STATIC / "app.js", "text/javascript")):
+        status, headers, body = fetch(client, url)
+        assert status == 200 and body == source.read_bytes()  # the file itself, byte for byte
+        assert headers["Content-Type"].startswith(content_type)
+        assert headers["Content-Length"] == str(len(body))
+        assert "immutable" in headers["Cache-Control"] and "max-age=315360000" in headers["Cache-Control"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_static_files_come_compressed_to_clients_that_ask(client):
+    url = re.search(r'href="(/static/web/app\.[0-9a-f]{12}\.css)"', client.get("/").content.decode())[1]
+    status, headers, body = fetch(client, url, HTTP_ACCEPT_ENCODING="gzip")
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in headers["Vary"]
+    assert gzip.decompress(body) == (STATIC / "app.css").read_bytes()
+
+
+def test_a_static_name_without_its_fingerprint_is_not_cached_for_long_and_a_missing_one_is_404(client):
+    status, headers, body = fetch(client, "/static/web/app.css")
+    assert status == 200 and body == (STATIC / "app.css").read_bytes()
+    assert "immutable" not in headers["Cache-Control"]  # its content may change under the same name
+    assert client.get("/static/web/no-such-file.css").status_code == 404
 
 
 def test_the_form_works_without_javascript(client):

@@ -10,7 +10,6 @@ Dockerfile and fly.toml agree with the app on ports, paths and health checks.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
