@@ -32,6 +32,7 @@ import numpy as np
 from app.inference.model import Classifier
 from app.inference.preprocess import preprocess
 from app.inference.variant import choose, int8_path_for
+from benchmarks.batch import bench_batch
 from benchmarks.harness import apache_bench, make_photos, median_ms, multipart_file
 from benchmarks.server import ROOT, local_server
 
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     results["http"] = bench_http(photos, folder, args.quick)
     results["cold_start"] = bench_cold_start(photos["500x375 JPEG"], tries=2 if args.quick else 3)
     results["memory"] = bench_memory(photos["500x375 JPEG"], folder, 500 if args.quick else 5000)
+    results["batch"] = bench_batch(args.quick, notes=results["notes"])  # app.classify against the API (issue 20)
     results["baseline"] = []
     if keras_path.exists():
         results["baseline"] = bench_tensorflow_baseline(keras_path, photos, Classifier(served.path, 1), runs)

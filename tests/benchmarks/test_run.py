@@ -24,8 +24,8 @@ class FakeClassifier:
 
 
 def test_results_json_carries_the_12_mp_note_that_benchmarks_md_shows(tmp_path: Path, monkeypatch):
-    for name in ("model", "preprocess", "http", "cold_start", "memory"):  # measured figures, not measuring
-        monkeypatch.setattr(run, f"bench_{name}", lambda *args, _name=name, **kwargs: SAVED[_name])
+    for name in ("model", "preprocess", "http", "cold_start", "memory", "batch"):  # measured figures, not measuring
+        monkeypatch.setattr(run, f"bench_{name}", lambda *args, _name=name, **kwargs: SAVED.get(_name, {}))
     monkeypatch.setattr(run, "bench_tensorflow_baseline", lambda *args: SAVED["baseline"])  # 12 MP: x4.2
     monkeypatch.setattr(run, "make_photos", lambda folder: {"500x375 JPEG": None})
     monkeypatch.setattr(run, "Classifier", FakeClassifier)
