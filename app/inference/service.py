@@ -57,7 +57,8 @@ def classify(uploads: list[Upload], classifier: Classifier, max_pixels: int, hea
             entry["nearest_imagenet_kind"] = {"name": kind["name"], "probability": round(kind["probability"], 4)}
         if heatmaps:
             entry["heatmap"] = {"grid": np.round(prediction.class_map, 3).tolist(),
-                                "image": to_data_uri(overlay(image, prediction.class_map))}
+                                "image": to_data_uri(overlay(image, prediction.class_map)),
+                                "photo": to_data_uri(image)}  # the same pixels without the map, to compare
     done = time.perf_counter()
 
     return {

@@ -29,7 +29,9 @@ def _prediction(class_names: list[str]) -> dict:
             "nearest_imagenet_kind": _NEAREST_KIND,
             "heatmap": {"type": "object", "description": "Only with ?heatmap=1.", "properties": {
                 "grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
-                "image": {"type": "string", "description": "JPEG data: URI of the overlay"}}},
+                "image": {"type": "string", "description": "JPEG data: URI of the overlay"},
+                "photo": {"type": "string", "description": "JPEG data: URI of the photo as the model saw it "
+                                                           "(upright, squashed to its square input), no overlay"}}},
             "error": _ERROR,
         },
         "description": "Either label/confidence/scores, or error for a file that could not be read.",

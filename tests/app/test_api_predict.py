@@ -208,3 +208,16 @@ def test_a_truncated_heic_or_avif_is_400(client, cat_rgb, make):
     response = post(client, upload("cut.heic", data[:len(data) // 2]))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "corrupt_image"
+
+
+def test_the_heatmap_comes_with_the_photo_as_the_model_saw_it(client, cat_rgb):
+    """What the page shows beside the heatmap: the same square pixels, without the overlay."""
+    from app.inference.preprocess import resize_for_model
+
+    heatmap = post(client, upload("cat.avif", images.avif(cat_rgb, quality=95)),
+                   url=URL + "?heatmap=1").json()["predictions"][0]["heatmap"]
+    photo_rgb, overlay_rgb = (decode_image(__import__("base64").b64decode(heatmap[k].split(",", 1)[1]))
+                              for k in ("photo", "image"))
+    assert photo_rgb.shape == overlay_rgb.shape
+    expected = resize_for_model(cat_rgb, photo_rgb.shape[0]).astype(np.float32)
+    assert np.abs(photo_rgb - expected).mean() < 4 < np.abs(overlay_rgb - expected).mean()

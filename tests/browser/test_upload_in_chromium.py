@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EVERYDAY, PETS, ROOT
+from tests.conftest import EVERYDAY, PETS, ROOT, photo
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = ROOT / "test-artifacts"
@@ -90,8 +90,9 @@ def test_uploading_a_cat_photo_answers_cat(browser, server_url):
     assert "Cat, dog, or neither?" in browser.title
     browser.find_element(By.ID, "image").send_keys(str(PETS / "cat.1.jpg"))
     assert wait_for_labels(browser, 1) == ["cat"]
-    heatmap = browser.find_element(By.CSS_SELECTOR, ".result-image").get_attribute("src")
-    assert heatmap.startswith("data:image/jpeg;base64,")  # the overlay replaced the preview
+    photo, heatmap = (browser.find_element(By.CSS_SELECTOR, c) for c in (".result-photo", ".result-heatmap"))
+    assert photo.get_attribute("src").startswith("data:image/jpeg;base64,")  # the model's view replaced the preview
+    assert photo.is_displayed() and not heatmap.is_displayed()  # the photo first, the heatmap a switch away
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "browser-cat.png"))
     assert browser.get_log("browser") == [] or all(
@@ -167,3 +168,89 @@ def test_the_upload_works_from_the_keyboard_and_is_announced(browser, server_url
     live = browser.find_element(By.ID, "announce")
     assert live.get_attribute("aria-live") == "polite"
     assert live.get_attribute("textContent").startswith("cat.1.jpg: cat, ")
+
+
+def shown_photo(element) -> "np.ndarray":
+    """The pixels of a card's photo, as the page got them from the server."""
+    import base64
+
+    from app.inference.preprocess import decode_image
+
+    return decode_image(base64.b64decode(element.get_attribute("src").split(",", 1)[1]))
+
+
+def test_heic_avif_and_a_heic_on_its_side_are_classified_through_the_page(browser, server_url, tmp_path):
+    import numpy as np
+    from selenium.webdriver.common.by import By
+
+    from app.inference.preprocess import decode_image, resize_for_model
+    from tests import images
+
+    dog, cat = decode_image(photo("dog.1.jpg")), decode_image(photo("cat.1.jpg"))
+    stored = np.ascontiguousarray(np.rot90(dog, 1))  # a portrait as the sensor stored it
+    files = {"cat.heic": images.heic(cat), "cat.avif": images.avif(cat), "dog-portrait.heic": images.heic(stored, 6)}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    browser.get(server_url + "/")
+    field = browser.find_element(By.ID, "image")
+    assert {"image/heic", "image/heif", "image/avif", ".heic", ".avif"} <= set(field.get_attribute("accept").split(","))
+    assert "HEIC" in browser.find_element(By.CLASS_NAME, "dropzone-hint").text
+    field.send_keys("\n".join(str(tmp_path / name) for name in files))
+    assert sorted(wait_for_labels(browser, 3)) == ["cat", "cat", "dog"]
+    cards = {c.find_element(By.CLASS_NAME, "result-filename").text: c
+             for c in browser.find_elements(By.CSS_SELECTOR, ".result")}
+    assert cards["dog-portrait.heic"].find_element(By.CLASS_NAME, "result-label").text.lower() == "dog"
+    upright = shown_photo(cards["dog-portrait.heic"].find_element(By.CLASS_NAME, "result-photo"))
+    size = upright.shape[0]
+    difference = lambda a, b: float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())  # noqa: E731
+    assert difference(upright, resize_for_model(dog, size)) < 10 < difference(upright, resize_for_model(stored, size))
+    browser.save_screenshot(str(ARTIFACTS / "browser-heic-avif.png"))
+
+
+def test_the_photo_and_heatmap_switch_works_from_the_keyboard(browser, server_url):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    def press(key):
+        ActionChains(browser).send_keys(key).perform()
+
+    browser.get(server_url + "/")
+    browser.find_element(By.ID, "image").send_keys(str(PETS / "dog.1.jpg"))
+    assert wait_for_labels(browser, 1) == ["dog"]
+    photo_radio = browser.find_element(By.CSS_SELECTOR, ".result-view input[value=photo]")
+    for _ in range(6):  # from the top of the page, as a person tabbing through it
+        press(Keys.TAB)
+        if browser.switch_to.active_element == photo_radio:
+            break
+    assert browser.switch_to.active_element == photo_radio and photo_radio.is_selected()
+    photo_image, heatmap_image = (browser.find_element(By.CSS_SELECTOR, c) for c in (".result-photo", ".result-heatmap"))
+    assert photo_image.is_displayed() and not heatmap_image.is_displayed()
+    press(Keys.ARROW_RIGHT)  # radio buttons: the arrow keys move within the group
+    assert browser.find_element(By.CSS_SELECTOR, ".result-view input[value=heatmap]").is_selected()
+    assert heatmap_image.is_displayed() and not photo_image.is_displayed()
+    label = browser.find_element(By.CSS_SELECTOR, ".result-view label[for$=-heatmap]").text
+    assert label == "Where it looked" and browser.find_element(By.CSS_SELECTOR, ".result-view legend").text == "Show"
+    browser.save_screenshot(str(ARTIFACTS / "browser-heatmap-switched.png"))
+    press(Keys.ARROW_LEFT)
+    assert photo_image.is_displayed() and not heatmap_image.is_displayed()
+
+
+def test_without_javascript_the_page_renders_the_same_switch(browser, server_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(server_url + "/")
+        browser.find_element(By.ID, "image").send_keys(str(PETS / "cat.1.jpg"))
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()  # a plain form POST
+        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".result-label"))
+        assert browser.find_element(By.CSS_SELECTOR, ".result-label").text.lower() == "cat"
+        assert browser.find_element(By.CSS_SELECTOR, ".result-view input").get_attribute("id") == "view-1-photo"  # the server's
+        photo_image, heatmap_image = (browser.find_element(By.CSS_SELECTOR, c) for c in (".result-photo", ".result-heatmap"))
+        assert photo_image.is_displayed() and not heatmap_image.is_displayed()
+        browser.find_element(By.CSS_SELECTOR, ".result-view label[for$=-heatmap]").click()
+        assert heatmap_image.is_displayed() and not photo_image.is_displayed()
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})

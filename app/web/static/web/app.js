@@ -42,6 +42,31 @@
     return card;
   }
 
+  // The same photo / heatmap switch as the server renders (templates/web/result.html).
+  let switches = 0;  // radio groups need page-wide unique names
+  function showPhotoAndHeatmap(card, p) {
+    const photo = el("img", "result-image result-photo");
+    photo.src = p.heatmap.photo;
+    photo.alt = p.filename + ", as the model saw it";
+    const heatmap = el("img", "result-image result-heatmap");
+    heatmap.src = p.heatmap.image;
+    heatmap.alt = "Where the model looked in " + p.filename;
+    card.querySelector(".result-picture").replaceChildren(photo, heatmap);
+    const view = el("fieldset", "result-view");
+    view.append(el("legend", "", "Show"));
+    const name = "view-js-" + (++switches);
+    [["photo", "Photo"], ["heatmap", "Where it looked"]].forEach(([value, text], i) => {
+      const radio = el("input");
+      radio.type = "radio"; radio.name = name; radio.value = value; radio.id = name + "-" + value;
+      radio.checked = i === 0;
+      const label = el("label");
+      label.htmlFor = radio.id;
+      label.append(radio, text);  // the button inside its label: the two never wrap apart
+      view.append(label);
+    });
+    card.querySelector(".result-picture").after(view);
+  }
+
   function fillCard(card, p) {
     card.classList.remove("is-pending");
     const body = card.querySelector(".result-body");
@@ -52,11 +77,7 @@
       body.append(el("p", "result-message", p.error.message));
       return;
     }
-    if (p.heatmap) {
-      const img = card.querySelector(".result-image");
-      img.src = p.heatmap.image;
-      img.alt = "Where the model looked in " + p.filename;
-    }
+    if (p.heatmap) showPhotoAndHeatmap(card, p);
     const label = el("p", "result-label", p.label);
     label.dataset.label = p.label;
     const confidence = el("p", "result-confidence");
@@ -92,8 +113,8 @@
     if (!files.length) return;
     status.textContent = "";
     announce.textContent = "Classifying " + files.length + (files.length === 1 ? " photo..." : " photos...");
-    const cards = files.map(pendingCard);
-    results.prepend(...cards);
+    const pending = files.map(pendingCard);
+    results.prepend(...pending);
     const body = new FormData();
     files.forEach((f, i) => body.append("image", f, f.name || "pasted-" + (i + 1) + ".png"));
     button.disabled = true;
@@ -101,18 +122,18 @@
       const response = await fetch(API, { method: "POST", body: body });
       const answer = await response.json().catch(() => null);
       if (answer && Array.isArray(answer.predictions)) {
-        answer.predictions.forEach((p, i) => cards[i] && fillCard(cards[i], p));
+        answer.predictions.forEach((p, i) => pending[i] && fillCard(pending[i], p));
         announce.textContent = answer.predictions.map(summary).join(" ");
         if (answer.error) status.textContent = answer.error.message;
       } else {
         const message = answer && answer.error ? answer.error.message
           : "The server could not answer (HTTP " + response.status + "). Please try again.";
-        cards.forEach((c) => c.remove());
+        pending.forEach((c) => c.remove());
         status.textContent = message;
         announce.textContent = "";
       }
     } catch (error) {
-      cards.forEach((c) => c.remove());
+      pending.forEach((c) => c.remove());
       status.textContent = "Could not reach the server. Check your connection and try again.";
       announce.textContent = "";
     } finally {
