@@ -67,6 +67,7 @@ def test_gunicorn_and_django_share_the_logging_setup(monkeypatch, tmp_path, log_
     from tests.conftest import ROOT
 
     monkeypatch.setenv("LOG_FORMAT", log_format)
+    monkeypatch.delenv("TIME_ZONE", raising=False)  # logging_config's default zone, UTC
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config sets it; restored after
     gunicorn = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert gunicorn["accesslog"] is None  # the app writes the access lines, with their request ids
