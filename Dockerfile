@@ -21,7 +21,7 @@ ENV PATH=/venv/bin:$PATH \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
 COPY --from=build /venv /venv
 WORKDIR /srv
-COPY manage.py gunicorn.conf.py ./
+COPY manage.py gunicorn.conf.py LICENSE ./
 COPY app/ app/
 RUN python manage.py collectstatic --noinput --verbosity 0
 USER 10001:10001

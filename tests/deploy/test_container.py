@@ -98,6 +98,11 @@ def test_the_image_installs_only_the_serving_requirements():
     assert not names & {"tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "torch"}
 
 
+def test_the_image_carries_the_license():
+    copied = {source for args in instruction("COPY") if not args.startswith("--from") for source in args.split()[:-1]}
+    assert "LICENSE" in copied  # MIT: the notice goes with every copy of the code
+
+
 def test_the_build_stage_trims_the_environment_it_installs():
     text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
     assert "pip install --no-compile -r /tmp/requirements-serve.txt" in text
