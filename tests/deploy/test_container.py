@@ -193,7 +193,7 @@ def report_image_size(venv: Path, srv: Path) -> None:
         "added_layers_gzip_mb": round(gzip_mb, 1),
         "note": "python:3.11-slim adds about 125 MB unpacked, 45 MB gzipped"}, indent=1))
     print(f"serving venv {size_mb:.0f} MB + app {app_mb:.0f} MB unpacked; {gzip_mb:.0f} MB gzipped")
-    assert size_mb <= 300  # issue 14's budget for the serving environment (MB of file contents)
+    assert size_mb <= 310  # the serving environment's budget (MB of file contents): issue 14 set 300, issue 20 310 for HEIC
 
 
 def test_the_dockerfile_passes_hadolint():
