@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import stat
 import sys
 import time
 from collections import Counter
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app.env import env_choice, env_int, env_str
-from app.inference.preprocess import DEFAULT_MAX_PIXELS
+from app.inference.preprocess import DEFAULT_MAX_PIXELS, ImageError
 from app.inference.variant import CHOICES as VARIANT_CHOICES
 
 # The same settings, read the same way, as app/settings.py (without starting Django).
@@ -90,9 +91,11 @@ def _walk(root: Path, exclude: set[Path]) -> Iterator[tuple[Path, Path]]:
     if not root.is_dir():
         yield root, Path(root.name or "file")
         return
-    for folder, dirs, files in os.walk(root):
+    seen: set[Path] = set()  # folders linked from inside are followed, each once (no loops)
+    for folder, dirs, files in os.walk(root, followlinks=True):
         here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if (here / d).resolve() not in exclude)
+        seen.add(here.resolve())
+        dirs[:] = sorted(d for d in dirs if (here / d).resolve() not in exclude | seen)
         for name in sorted(files):
             if (here / name).resolve() not in exclude:
                 yield here / name, (here / name).relative_to(root)
@@ -139,11 +142,10 @@ def classify_jobs(jobs: list[Job]) -> list[Row]:
     rows: list[Row | None] = [None] * len(jobs)
     readable: list[tuple[int, Upload]] = []
     for i, job in enumerate(jobs):
-        content = _read(job.path, settings.max_pixels * BYTES_PER_PIXEL)
-        if isinstance(content, Row):
-            rows[i] = Row(job.shown, error_code=content.error_code, error=content.error)
-        else:
-            readable.append((i, Upload(job.path.name, content)))
+        try:
+            readable.append((i, Upload(job.path.name, _read(job.path, settings.max_pixels * BYTES_PER_PIXEL))))
+        except ImageError as error:
+            rows[i] = Row(job.shown, error_code=error.code, error=error.message)
     want_heatmaps = any(job.heatmap for job in jobs)
     answer = classify([u for _, u in readable], classifier, settings.max_pixels, heatmaps=want_heatmaps)
     for (i, _), entry in zip(readable, answer["predictions"]):
@@ -151,16 +153,20 @@ def classify_jobs(jobs: list[Job]) -> list[Row]:
     return rows
 
 
-def _read(path: Path, max_bytes: int) -> bytes | Row:
+def _read(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or an ImageError saying why not (as a photo that cannot be decoded)."""
     try:
-        if path.stat().st_size > max_bytes:
-            return Row("", error_code="file_too_large",
-                       error=f"The file is over {max_bytes // 10**6} MB, more than any photo under the pixel limit.")
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a pipe or a device would block or never end
+            raise ImageError("not_a_file", "This is not a regular file.")
+        if status.st_size > max_bytes:
+            raise ImageError("file_too_large", f"The file is over {max_bytes // 10**6} MB, "
+                                               "more than any photo under the pixel limit.")
         return path.read_bytes()
     except FileNotFoundError:
-        return Row("", error_code="not_found", error="No such file or folder.")
-    except OSError as error:  # permissions, a broken link, a device, a vanished file
-        return Row("", error_code="unreadable", error=f"The file cannot be read: {error.strerror or error}.")
+        raise ImageError("not_found", "No such file or folder.") from None
+    except OSError as error:  # permissions, a broken link, a vanished file
+        raise ImageError("unreadable", f"The file cannot be read: {error.strerror or error}.") from None
 
 
 def _row(job: Job, entry: dict) -> Row:
@@ -279,10 +285,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     output.add_argument("--jsonl", type=Path, metavar="FILE", help="write the rows as JSON Lines")
     parser.add_argument("--sort-into", type=Path, metavar="DIR", help="copy each photo into DIR/<label>/")
     parser.add_argument("--heatmaps", type=Path, metavar="DIR", help="write where the model looked, as JPEGs")
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+    parser.add_argument("--workers", type=_positive, default=_cores(),
                         help="processes (default: one per core this process may use)")
     parser.add_argument("--model", type=Path, default=Path(env_str("MODEL_PATH", str(DEFAULT_MODEL))))
     return parser.parse_args(argv)
+
+
+def _cores() -> int:
+    # the cores this process may use (a container's CPU set), where the system says
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -151,3 +151,18 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only():
     drawn = terminal.getvalue()
     assert "\r[##....] 1/3 " in drawn and "\r[######] 3/3 " in drawn and drawn.endswith(" photos/s\n")
     assert pipe.getvalue() == ""
+
+
+def test_linked_folders_are_followed_once_and_a_pipe_is_a_row_not_a_hang(folder, tmp_path):
+    (folder / "holiday" / "back to the top").symlink_to(folder, target_is_directory=True)  # a loop
+    os.mkfifo(folder / "a pipe")
+    run(folder, "--csv", tmp_path / "labels.csv")
+    got = {os.path.relpath(r["path"], folder): r for r in read_csv(tmp_path / "labels.csv")}
+    assert set(got) == set(EXPECTED) | {"a pipe"}
+    assert got["a pipe"]["error"] == "not_a_file: This is not a regular file."
+
+
+def test_workers_must_be_a_positive_number(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        classify.main(["x.jpg", "--workers", "0"])
+    assert exit_.value.code == 2 and "at least 1" in capsys.readouterr().err
