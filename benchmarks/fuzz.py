@@ -40,7 +40,7 @@ def seed_images() -> list[bytes]:
     seeds.append(cv2.imencode(".png", rgba)[1].tobytes())
     seeds.append(cv2.imencode(".png", image.astype(np.uint16) * 257)[1].tobytes())
     seeds += [images.heic(image), images.heic(image, orientation=6), images.avif(image),
-              images.avif(rgba, orientation=5)]
+              images.avif(rgba, orientation=5), images.grid_bomb(64, 48)]
     return seeds
 
 

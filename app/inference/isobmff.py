@@ -31,7 +31,7 @@ class Transform:
 
 @dataclass
 class HeifHeader:
-    width: int  # the largest picture declared (primary, tiles or thumbnails): what decoding may allocate
+    width: int  # the largest picture declared (ispe or grid: primary, tiles, thumbnails): what decoding may allocate
     height: int
     transforms: list[Transform] = field(default_factory=list)  # of the primary picture
     bit_depth: int = 8  # of AV1 pictures (av1C): OpenCV gives 10- and 12-bit AVIF unscaled in uint16
@@ -94,6 +94,7 @@ def _read_header(data: bytes) -> HeifHeader | None:
         return None
     properties = [(k, s, e) for k, s, e in _boxes(data, *ipco)]
     sizes = [struct.unpack_from(">II", data, s + 4) for k, s, _ in properties if k == b"ispe"]
+    sizes += _grid_sizes(data, start, end)  # a grid's own output size need not match its ispe
     if not sizes:
         return None
     width, height = max(sizes, key=lambda wh: wh[0] * wh[1])
@@ -103,6 +104,73 @@ def _read_header(data: bytes) -> HeifHeader | None:
     own = [properties[i - 1] for i in indices if 0 < i <= len(properties)]
     transforms = [_transform(data, box) for box in own]
     return HeifHeader(width, height, [t for t in transforms if t is not None], _bit_depth(data, own or properties))
+
+
+def _grid_sizes(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """Output (width, height) of every grid item: its tiles, pasted together, are that big."""
+    grids = _items_of_type(data, start, end, b"grid")
+    iloc = _child(data, start, end, b"iloc")
+    if not grids or iloc is None:
+        return []
+    idat = _child(data, start, end, b"idat")
+    sizes = []
+    for offset in _item_offsets(data, *iloc, grids, idat[0] if idat else None):
+        flags = data[offset + 1]
+        fields = ">II" if flags & 1 else ">HH"  # 32- or 16-bit output_width, output_height
+        sizes.append(struct.unpack_from(fields, data, offset + 4))
+    return sizes
+
+
+def _items_of_type(data: bytes, start: int, end: int, kind: bytes) -> set[int]:
+    iinf = _child(data, start, end, b"iinf")
+    if iinf is None:
+        return set()
+    first = iinf[0] + 4 + (4 if data[iinf[0]] else 2)  # full box, then the entry count
+    items = set()
+    for box, s, _ in _boxes(data, first, iinf[1]):
+        version = data[s] if box == b"infe" else 0
+        if version >= 2:
+            item = struct.unpack_from(">I" if version == 3 else ">H", data, s + 4)[0]
+            type_at = s + 4 + (4 if version == 3 else 2) + 2  # then item_protection_index
+            if data[type_at:type_at + 4] == kind:
+                items.add(item)
+    return items
+
+
+def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int | None) -> list[int]:
+    """Where in the file each of these items' data begins (iloc: in the file or in idat)."""
+    version = data[start]
+    offset_size, length_size = data[start + 4] >> 4, data[start + 4] & 15
+    base_size, index_size = data[start + 5] >> 4, (data[start + 5] & 15) if version in (1, 2) else 0
+    position = start + 6
+    count, position = _uint(data, position, 4 if version == 2 else 2)
+    offsets = []
+    for _ in range(min(count, _MAX_BOXES)):
+        item, position = _uint(data, position, 4 if version == 2 else 2)
+        method = 0
+        if version in (1, 2):
+            method, position = _uint(data, position, 2)
+            method &= 15
+        position += 2  # data_reference_index
+        base, position = _uint(data, position, base_size)
+        extents, position = _uint(data, position, 2)
+        first = None
+        for _ in range(min(extents, _MAX_BOXES)):
+            position += index_size
+            extent, position = _uint(data, position, offset_size)
+            position += length_size
+            first = extent if first is None else first
+        if item in items and first is not None and method in (0, 1):
+            at = base + first + (idat if method == 1 and idat is not None else 0)
+            if method == 0 or idat is not None:
+                offsets.append(at)
+        if position > end:
+            break
+    return [o for o in offsets if o + 12 <= len(data)]
+
+
+def _uint(data: bytes, position: int, size: int) -> tuple[int, int]:
+    return int.from_bytes(data[position:position + size], "big"), position + size
 
 
 def _primary_item(data: bytes, start: int, end: int) -> int | None:

@@ -258,3 +258,12 @@ def test_a_bare_heif_container_with_no_picture_is_corrupt(brand):
     with pytest.raises(ImageError) as error:
         preprocess(ftyp + b"\x00" * 64, SIZE)
     assert error.value.code == "corrupt_image"
+
+
+def test_a_heic_grid_claiming_more_than_its_ispe_is_refused_from_its_grid_data():
+    """A grid's tiles may all be one tiny tile: the size to allocate is the grid's own."""
+    bomb = images.grid_bomb(60_000, 60_000)  # its ispe says 512x512
+    assert image_dimensions(bomb, "heic") == (60_000, 60_000)
+    with pytest.raises(ImageError) as error:
+        preprocess(bomb, SIZE)
+    assert error.value.code == "too_many_pixels"
