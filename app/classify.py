@@ -287,7 +287,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--heatmaps", type=Path, metavar="DIR", help="write where the model looked, as JPEGs")
     parser.add_argument("--workers", type=_positive, default=_cores(),
                         help="processes (default: one per core this process may use)")
-    parser.add_argument("--model", type=Path, default=Path(env_str("MODEL_PATH", str(DEFAULT_MODEL))))
+    parser.add_argument("--model", type=Path, default=Path(env_str("MODEL_PATH", str(DEFAULT_MODEL))),
+                        help="the ONNX model (default: MODEL_PATH, else the shipped one); its int8 twin "
+                             "runs where the CPU gains from it, as in the app (MODEL_VARIANT)")
     return parser.parse_args(argv)
 
 

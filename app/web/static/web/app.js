@@ -35,6 +35,9 @@
     img.alt = "Preview of " + file.name;
     img.src = URL.createObjectURL(file);
     img.addEventListener("load", () => URL.revokeObjectURL(img.src), { once: true });
+    // a browser that cannot show the file (HEIC outside Safari) keeps the grey square, not a
+    // broken-image icon, until the answer brings the photo as the server decoded it
+    img.addEventListener("error", () => img.remove(), { once: true });
     picture.append(img);
     const body = el("div", "result-body");
     body.append(el("h2", "result-filename", file.name || "pasted image"));
