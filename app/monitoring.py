@@ -5,8 +5,9 @@ Under gunicorn every worker writes its figures to files in PROMETHEUS_MULTIPROC_
 scrape adds them up; without gunicorn (tests, manage.py) the process's own registry
 is read. Names: catsdogs_requests_total{endpoint,status},
 catsdogs_predictions_total{label}, catsdogs_file_errors_total{code},
-catsdogs_photo_seconds{stage} (per photo: preprocess, inference, total) and
-catsdogs_model_info{name,version,variant} (always 1).
+catsdogs_photo_seconds{stage} (per photo: preprocess, inference, total),
+catsdogs_model_info{name,version,variant} (always 1) and
+catsdogs_feedback_total{predicted,correct} (the live confusion matrix of flagged answers).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ PREDICTIONS = Counter("catsdogs_predictions", "Photos classified, by label", ["l
 FILE_ERRORS = Counter("catsdogs_file_errors", "Uploaded files that could not be classified, by error code", ["code"])
 PHOTO_SECONDS = Histogram("catsdogs_photo_seconds", "Seconds per photo, by stage", ["stage"],
                           buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28))
+FEEDBACK = Counter("catsdogs_feedback", "Feedback received, by the label given and the one said to be right",
+                   ["predicted", "correct"])
 MODEL_INFO = Gauge("catsdogs_model_info", "The model each worker serves (always 1)", ["name", "version", "variant"],
                    multiprocess_mode="liveall")
 
@@ -45,6 +48,10 @@ def record_answer(answer: dict) -> None:
             share = answer["timing_ms"][stage] / 1000 / classified
             for _ in range(classified):
                 PHOTO_SECONDS.labels(stage=stage).observe(share)
+
+
+def record_feedback(predicted: str, correct: str) -> None:
+    FEEDBACK.labels(predicted=predicted, correct=correct).inc()
 
 
 def record_model(name: str, version: str, variant: str) -> None:

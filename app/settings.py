@@ -1,9 +1,10 @@
 """Django settings, all from the environment with safe defaults.
 
 Nothing here needs setting to run locally or in `docker run`: DEBUG is off,
-hosts default to localhost, and without SECRET_KEY each process makes a
-random one (the app has no sessions or logins, and Django's CSRF tokens do
-not depend on it, so nothing breaks; set SECRET_KEY anyway in production).
+hosts default to localhost, feedback goes to SQLite under DATA_DIR (var/), and
+without SECRET_KEY the workers share a key kept in DATA_DIR (app/secret_key.py).
+With HTTPS=true (production) and no SECRET_KEY, the admin's logins are switched
+off rather than signed with a key that changes per process.
 See README "Configuration" for the full list.
 """
 
@@ -16,20 +17,26 @@ from pathlib import Path
 from app.env import env_bool, env_choice, env_int, env_list, env_str
 from app.inference.preprocess import DEFAULT_MAX_PIXELS
 from app.inference.variant import CHOICES as VARIANT_CHOICES
-from app import logs
+from app import database, logs, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
+HTTPS = env_bool("HTTPS", False)
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))  # the SQLite database and the local key
+SECRET_KEY = env_str("SECRET_KEY") or (None if HTTPS else secret_key.stored_key(DATA_DIR))
+# The admin signs its session cookies with SECRET_KEY: only with a key all workers share.
+ADMIN_ENABLED = bool(SECRET_KEY)
 if not SECRET_KEY:
     SECRET_KEY = secrets.token_urlsafe(50)
-    if not DEBUG:
-        logging.getLogger(__name__).warning("SECRET_KEY is not set: using a random key for this process")
+    logging.getLogger(__name__).warning("SECRET_KEY is not set: using a random key for this process, "
+                                        "and the admin at /admin/ is off until it is set")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
-INSTALLED_APPS = ["django.contrib.staticfiles", "app.web"]
+INSTALLED_APPS = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+                  "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
+                  "app.web", "app.feedback"]
 MIDDLEWARE = [
     "app.web.middleware.RequestLogMiddleware",
     "app.web.middleware.ProbeMiddleware",
@@ -37,8 +44,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "app.web.middleware.SecurityHeadersMiddleware",
     "app.web.middleware.RateLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 ROOT_URLCONF = "app.urls"
@@ -46,9 +56,16 @@ WSGI_APPLICATION = "app.wsgi.application"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
     "APP_DIRS": True,
-    "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    "OPTIONS": {"context_processors": ["django.template.context_processors.request",
+                                       "django.contrib.auth.context_processors.auth",
+                                       "django.contrib.messages.context_processors.messages"]},
 }]
-DATABASES: dict = {}  # stateless: nothing is stored
+# Feedback only (app/feedback): SQLite in DATA_DIR unless DATABASE_URL names another (app/database.py)
+DATABASES = {"default": database.from_url(env_str("DATABASE_URL"), DATA_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SESSION_COOKIE_AGE = 8 * 3600  # an admin login lasts a working day
+FEEDBACK_RETENTION_DAYS = env_int("FEEDBACK_RETENTION_DAYS", 90, minimum=1)  # purge_feedback's default
+LOGIN_RATE_LIMIT_PER_MINUTE = env_int("LOGIN_RATE_LIMIT_PER_MINUTE", 5)  # admin login attempts per client
 USE_TZ = True
 TIME_ZONE = logs.time_zone()  # UTC unless set; Django makes it the process's zone too
 
@@ -61,7 +78,6 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- HTTPS and headers (on for real deployments: HTTPS=true) --------------------
-HTTPS = env_bool("HTTPS", False)
 TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", HTTPS)  # a proxy in front sets X-Forwarded-Proto
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
 # Who the client is, for the rate limit (app/web/middleware.client_address): the address the

@@ -19,12 +19,12 @@ from pathlib import Path
 INSTALLERS = ("pip", "setuptools", "pkg_resources", "_distutils_hack", "wheel")
 # Parts of packages the app never loads: onnxruntime's training-time tools (quantization,
 # transformer optimisers), Django apps that are not installed here and database backends
-# (the app has no database), numpy's Fortran and build tools.
+# other than SQLite and PostgreSQL (feedback's two), numpy's Fortran and build tools.
 UNUSED_PACKAGES = ("onnxruntime/transformers", "onnxruntime/quantization", "onnxruntime/tools",
                    "onnxruntime/datasets", "numpy/f2py", "numpy/distutils",
-                   *(f"django/contrib/{app}" for app in ("gis", "admin", "admindocs", "postgres", "flatpages",
+                   *(f"django/contrib/{app}" for app in ("gis", "admindocs", "postgres", "flatpages",
                                                            "redirects", "sitemaps", "syndication", "humanize")),
-                   *(f"django/db/backends/{db}" for db in ("oracle", "mysql", "postgresql")),
+                   *(f"django/db/backends/{db}" for db in ("oracle", "mysql")),
                    # Pillow comes only as pi-heif's dependency: the app calls pi-heif's C module
                    # (_pi_heif) and never its Pillow plugin, so both go
                    "PIL", "pillow.libs", "pi_heif")
@@ -45,6 +45,9 @@ def removable(site_packages: Path) -> list[Path]:
     paths += site_packages.glob("setuptools-*.dist-info")
     paths += site_packages.glob("pillow-*.dist-info")
     paths += site_packages.glob("distutils-precedence.pth")  # setuptools' start-up hook
+    # onnxruntime's C library, for programs that link it themselves: the Python module carries
+    # its own copy (it needs no libonnxruntime.so, see tests/deploy), so this one is never loaded
+    paths += site_packages.glob("onnxruntime/capi/libonnxruntime.so.*")
     paths += [p for p in site_packages.rglob("tests") if p.is_dir()]  # packages' own test suites
     paths += site_packages.rglob("*.pyi")  # type stubs
     paths += [p for name in TEST_EXTENSIONS for p in site_packages.glob(f"numpy/_core/{name}.*.so")]

@@ -22,6 +22,8 @@ SHIPPED_MODEL = ROOT / "app" / "model" / "catsdogs.onnx"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings")
 os.environ["ALLOWED_HOSTS"] = "testserver,localhost,127.0.0.1"
 os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="catsdogs-static-")
+os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="catsdogs-data-")  # the feedback database, never the repo's var/
+os.environ.pop("DATABASE_URL", None)
 os.environ["RATE_LIMIT_PER_MINUTE"] = "0"  # the limiter has its own tests
 os.environ.setdefault("MODEL_PATH", str(SHIPPED_MODEL))
 

@@ -103,26 +103,39 @@ class SecurityHeadersMiddleware:
 
 
 class RateLimitMiddleware:
-    """Token bucket per client address on prediction requests (POSTs), per process.
+    """Token bucket per client address on POSTs (predictions, feedback, forms), per process,
+    and a much smaller one on the admin's login form, against password guessing.
 
     With N gunicorn workers a client may get up to N times the limit; it is a
     guard against one client hogging a small instance, not an accounting tool.
     """
 
+    LOGIN_PATH = "/admin/login/"
+
     def __init__(self, get_response):
         self.get_response = get_response
         self.per_minute = settings.RATE_LIMIT_PER_MINUTE
+        self.logins_per_minute = settings.LOGIN_RATE_LIMIT_PER_MINUTE
         self.proxies = Proxies(settings.TRUSTED_PROXY_HOPS, settings.ON_FLY)
         self.buckets = Buckets(self.per_minute)
+        self.login_buckets = Buckets(self.logins_per_minute)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self.per_minute and request.method == "POST":
-            wait = self.buckets.take(bucket_key(client_address(request.META, self.proxies)), time.monotonic())
-            if wait:
-                return json_error(429, "rate_limited",
-                                  f"Too many requests: at most {self.per_minute} a minute. "
-                                  f"Try again in {wait} s.", retry_after=str(wait))
+        if request.method == "POST":
+            key = bucket_key(client_address(request.META, self.proxies))
+            if self.logins_per_minute and request.path == self.LOGIN_PATH:
+                wait = self.login_buckets.take(key, time.monotonic())
+                if wait:
+                    return _refused(f"Too many login attempts: at most {self.logins_per_minute} a minute.", wait)
+            if self.per_minute:
+                wait = self.buckets.take(key, time.monotonic())
+                if wait:
+                    return _refused(f"Too many requests: at most {self.per_minute} a minute.", wait)
         return self.get_response(request)
+
+
+def _refused(message: str, wait: int) -> HttpResponse:
+    return json_error(429, "rate_limited", f"{message} Try again in {wait} s.", retry_after=str(wait))
 
 
 @dataclass(frozen=True)

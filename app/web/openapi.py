@@ -71,7 +71,42 @@ def _with_request_id(paths: dict) -> dict:
     return paths
 
 
-def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> dict:
+def _feedback(max_bytes: int, class_names: list[str], retention_days: int) -> dict:
+    label = {"type": "string", "enum": list(class_names)}
+    return {"post": {
+        "summary": "Say what a photo really shows (the answer was wrong)",
+        "description": "Stores the two labels, the model version, the request id and the time. The photo is "
+                       "kept only with consent=true: re-encoded as a JPEG of at most 512 px without any EXIF "
+                       f"(no GPS, no camera), for {retention_days} days. Without consent it is not read at all.",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["predicted", "correct", "model_version"],
+            "properties": {
+                "predicted": {**label, "description": "The label the model gave."},
+                "correct": {**label, "description": "What the photo really shows."},
+                "model_version": {"type": "string", "maxLength": 64,
+                                  "description": "`model.version` of the prediction's answer."},
+                "request_id": {"type": "string", "maxLength": 128,
+                               "description": "The prediction's X-Request-ID, to find it in the log."},
+                "consent": {"type": "string", "enum": ["true", "false"], "default": "false",
+                            "description": "true: keep the photo to improve the model."},
+                "image": {"type": "string", "format": "binary",
+                          "description": f"The photo (one {FORMAT_NAMES} file); needed with consent=true, "
+                                         "ignored without."}}}}}},
+        "responses": {
+            "201": {"description": "Stored.", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "photo_kept"],
+                "properties": {"id": {"type": "integer"}, "photo_kept": {"type": "boolean"}}}}}},
+            "400": _error_response("A label or the model version is missing or unknown, or the photo is "
+                                   "missing (with consent) or unreadable."),
+            "405": _error_response("Not a POST."),
+            "413": _error_response(f"Over {max_bytes} bytes, more than one file or too many pixels."),
+            "415": _error_response("Not multipart/form-data, or not a supported image."),
+            "429": _error_response("Rate limited; see Retry-After."),
+        },
+    }}
+
+
+def openapi_document(max_files: int, max_bytes: int, class_names: list[str], retention_days: int) -> dict:
     """The document for these limits and the served model's classes (from its contract)."""
     return {
         "openapi": "3.1.0",
@@ -98,6 +133,7 @@ def openapi_document(max_files: int, max_bytes: int, class_names: list[str]) -> 
                     "429": _error_response("Rate limited; see Retry-After."),
                 },
             }},
+            "/api/v1/feedback": _feedback(max_bytes, class_names, retention_days),
             "/api/v1/model": {"get": {"summary": "The model's metadata and test metrics",
                                       "responses": {"200": {"description": "Model card as JSON"}}}},
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "ok"}}}},

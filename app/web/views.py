@@ -13,9 +13,10 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooMa
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from app import monitoring
+from app.feedback import service as feedback
 from app.inference.model import Classifier, get_classifier
 from app.inference.preprocess import FORMAT_NAMES
 from app.inference.service import Upload, classify
@@ -27,6 +28,9 @@ from app.web.openapi import openapi_document
 ACCEPT = ",".join(["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff",
                    "image/heic", "image/heif", "image/avif", ".jpg", ".jpeg", ".png", ".webp", ".gif",
                    ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"])
+
+# "Wrong? It's ...": the buttons under each answer, by the label each one sends
+FEEDBACK_CHOICES = [("cat", "a cat"), ("dog", "a dog"), ("other", "neither")]
 
 # Status for a request in which no file could be classified, by the first error's code.
 _STATUS_BY_IMAGE_ERROR = {"too_many_pixels": 413, "unsupported_format": 415}
@@ -46,6 +50,14 @@ def _announce(name: str, version: str, variant: str) -> None:
 
 def _uploads(request: HttpRequest) -> list[Upload]:
     """The files of field `image`, after the whole-request checks."""
+    uploads = _files(request, settings.MAX_FILES_PER_REQUEST)
+    if not uploads:
+        raise RequestError(400, "missing_image", "No photo received: send it in a form field named 'image'.")
+    return uploads
+
+
+def _files(request: HttpRequest, at_most: int) -> list[Upload]:
+    """The files of field `image` (maybe none), after the checks of the whole request."""
     content_type = request.META.get("CONTENT_TYPE", "")
     if not content_type.startswith("multipart/form-data"):
         raise RequestError(415, "unsupported_media_type",
@@ -61,11 +73,9 @@ def _uploads(request: HttpRequest) -> list[Upload]:
                            f"Send at most {settings.MAX_FILES_PER_REQUEST} photos at once.") from None
     except SuspiciousOperation:
         raise RequestError(400, "malformed_request", "The multipart body could not be parsed.") from None
-    if not files:
-        raise RequestError(400, "missing_image", "No photo received: send it in a form field named 'image'.")
-    if len(files) > settings.MAX_FILES_PER_REQUEST:
+    if len(files) > at_most:
         raise RequestError(413, "too_many_files",
-                           f"Send at most {settings.MAX_FILES_PER_REQUEST} photos at once (got {len(files)}).")
+                           f"Send at most {at_most} photo{'s' if at_most > 1 else ''} at once (got {len(files)}).")
     return [Upload(f.name, f.read()) for f in files]
 
 
@@ -85,6 +95,41 @@ def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, dict]:
     return 200, answer
 
 
+def _feedback(request: HttpRequest) -> tuple[int, dict]:
+    """(HTTP status, answer) for feedback on one answer; the page's form and the API both use it."""
+    try:
+        files = _files(request, at_most=1)
+        report = feedback.Report(
+            predicted=request.POST.get("predicted", ""), correct=request.POST.get("correct", ""),
+            model_version=request.POST.get("model_version", ""), request_id=request.POST.get("request_id", ""),
+            consent=request.POST.get("consent", "") in ("true", "on", "1"),  # "on": an HTML checkbox
+            image=files[0].content if files else None)
+        stored = feedback.record(report, settings.MAX_IMAGE_PIXELS)
+    except (RequestError, feedback.FeedbackError) as error:
+        return error.status, {"error": {"code": error.code, "message": error.message}}
+    return 201, {"id": stored.id, "photo_kept": stored.photo_kept}
+
+
+@csrf_exempt  # an API without cookies or sessions: there is nothing to forge
+def api_feedback(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        return json_error(405, "method_not_allowed", "Use POST with multipart/form-data.", allow="POST")
+    status, answer = _feedback(request)
+    return JsonResponse(answer, status=status)
+
+
+@require_POST  # CSRF-protected: the page's form without JavaScript posts here
+def page_feedback(request: HttpRequest) -> HttpResponse:
+    status, answer = _feedback(request)
+    if "error" in answer:
+        context = {"title": "Your answer was not sent", "message": answer["error"]["message"]}
+    else:
+        kept = "and your photo were kept" if answer["photo_kept"] else "was kept, and no photo"
+        context = {"title": "Thank you", "message": f"Your answer {kept}: it helps the model learn.",
+                   "thanks": True}
+    return render(request, "web/message.html", context, status=status)
+
+
 @csrf_exempt  # stateless API without cookies or sessions: there is nothing to forge
 def api_predict(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
@@ -102,14 +147,15 @@ def api_model(request: HttpRequest) -> JsonResponse:
 @require_safe  # GET, and HEAD for uptime monitors that probe with it
 def api_openapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi_document(settings.MAX_FILES_PER_REQUEST, settings.MAX_UPLOAD_BYTES,
-                                         classifier().class_names))
+                                         classifier().class_names, settings.FEEDBACK_RETENTION_DAYS))
 
 
 def page(request: HttpRequest) -> HttpResponse:
     """The upload page; without JavaScript its form POSTs here and gets the answer as HTML."""
     context = {"model": classifier().describe(), "max_files": settings.MAX_FILES_PER_REQUEST,
                "max_megabytes": settings.MAX_UPLOAD_BYTES // (1024 * 1024), "accept": ACCEPT,
-               "formats": FORMAT_NAMES}
+               "formats": FORMAT_NAMES, "feedback_choices": FEEDBACK_CHOICES,
+               "retention_days": settings.FEEDBACK_RETENTION_DAYS}
     status = 200
     if request.method == "POST":
         status, answer = _predict(request, heatmaps=True)

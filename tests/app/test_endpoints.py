@@ -39,7 +39,7 @@ def test_model_endpoint_carries_the_contract(client):
 def test_openapi_documents_every_route(client):
     document = client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/api/v1/predict", "/api/v1/model", "/healthz", "/readyz"}
+    assert set(document["paths"]) == {"/api/v1/predict", "/api/v1/feedback", "/api/v1/model", "/healthz", "/readyz"}
     responses = document["paths"]["/api/v1/predict"]["post"]["responses"]
     assert {"200", "400", "405", "413", "415", "429"} <= set(responses)
     prediction = responses["200"]["content"]["application/json"]["schema"]["properties"]["predictions"]["items"]

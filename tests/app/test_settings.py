@@ -86,10 +86,33 @@ def test_deploy_check_is_clean_with_production_settings():
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def test_it_starts_with_no_environment_at_all():
-    result = run_manage("check")
+def test_it_starts_with_no_environment_at_all(tmp_path):
+    result = run_manage("check", DATA_DIR=str(tmp_path / "var"))
     assert result.returncode == 0, result.stderr
-    assert "SECRET_KEY is not set" in result.stderr
+    assert "SECRET_KEY is not set" not in result.stderr  # a local key was made instead
+
+
+def shown_settings(**env: str) -> list[str]:
+    result = run_manage("shell", "--no-imports", "-c", "from django.conf import settings as s; "
+                        "print(s.SECRET_KEY, s.ADMIN_ENABLED)", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_without_secret_key_the_workers_share_one_kept_in_the_data_folder(tmp_path):
+    first, second = shown_settings(DATA_DIR=str(tmp_path)), shown_settings(DATA_DIR=str(tmp_path))
+    assert first == second and first[1] == "True"  # every process, so every worker, signs sessions alike
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text() == first[0] and key_file.stat().st_mode & 0o777 == 0o600
+    assert shown_settings(DATA_DIR=str(tmp_path), SECRET_KEY="given")[0] == "given"
+
+
+def test_in_production_without_secret_key_the_admin_is_off(tmp_path):
+    result = run_manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.ADMIN_ENABLED)",
+                        HTTPS="true", DATA_DIR=str(tmp_path))
+    assert result.stdout.split() == ["False"] and "the admin at /admin/ is off" in result.stderr
+    assert not (tmp_path / "secret_key").exists()  # no key made up for production
+    assert shown_settings(HTTPS="true", SECRET_KEY="a-real-production-secret")[1] == "True"
 
 
 def test_malformed_settings_stop_the_start():

@@ -12,6 +12,8 @@
   const announce = document.getElementById("announce");  // read out by screen readers (aria-live)
   const button = form.querySelector("button[type=submit]");
   const API = "/api/v1/predict?heatmap=1";
+  const FEEDBACK_API = "/api/v1/feedback";
+  const feedbackTemplate = document.getElementById("feedback-template");
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -70,7 +72,53 @@
     card.querySelector(".result-picture").after(view);
   }
 
-  function fillCard(card, p) {
+  // "Wrong? It's ...": the page's own form (templates/web/feedback_form.html), posted to the API
+  // with the photo this page still holds; the photo goes only when the box is ticked.
+  function feedbackForm(p, file, context) {
+    const form = feedbackTemplate.content.firstElementChild.cloneNode(true);
+    form.elements.predicted.value = p.label;
+    form.elements.model_version.value = context.version;
+    form.elements.request_id.value = context.requestId;
+    form.querySelectorAll("button[name=correct]").forEach((b) => { b.hidden = b.value === p.label; });
+    const keep = form.querySelector("input[name=consent]");
+    keep.id = "keep-" + (++switches);
+    keep.closest("label").htmlFor = keep.id;
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      sendFeedback(form, event.submitter, file, p.filename);
+    });
+    return form;
+  }
+
+  async function sendFeedback(form, button, file, filename) {
+    const body = new FormData(form);  // labels, version, request id, and consent if ticked
+    body.set("correct", button.value);
+    const consent = form.elements.consent.checked;
+    body.set("consent", consent ? "true" : "false");
+    if (consent) body.append("image", file, file.name || "pasted.png");
+    form.querySelectorAll("button, input").forEach((n) => { n.disabled = true; });
+    let message;
+    try {
+      const response = await fetch(FEEDBACK_API, { method: "POST", body: body });
+      const answer = await response.json().catch(() => null);
+      if (response.status === 201 && answer) {
+        message = "Thank you: " + filename + " is " + button.textContent + (answer.photo_kept
+          ? ". Your answer and the photo were kept." : ". Your answer was kept, and no photo.");
+      } else {
+        message = answer && answer.error ? answer.error.message
+          : "The server could not take your answer (HTTP " + response.status + ").";
+      }
+    } catch (error) {
+      message = "Could not reach the server. Check your connection and try again.";
+    }
+    const thanks = el("p", "feedback-thanks", message);
+    thanks.tabIndex = -1;  // focus moves here: the button pressed is gone
+    form.replaceWith(thanks);
+    thanks.focus();
+    announce.textContent = message;
+  }
+
+  function fillCard(card, p, file, context) {
     card.classList.remove("is-pending");
     const body = card.querySelector(".result-body");
     body.replaceChildren(el("h2", "result-filename", p.filename));
@@ -103,7 +151,7 @@
       body.append(el("p", "result-imagenet-kind",
                      "Nearest of ImageNet's 1,000 kinds: " + kind.name + " (" + percent(kind.probability) + ")"));
     }
-    body.append(confidence, scores);
+    body.append(confidence, scores, feedbackForm(p, file, context));
   }
 
   function summary(p) {
@@ -125,7 +173,8 @@
       const response = await fetch(API, { method: "POST", body: body });
       const answer = await response.json().catch(() => null);
       if (answer && Array.isArray(answer.predictions)) {
-        answer.predictions.forEach((p, i) => pending[i] && fillCard(pending[i], p));
+        const context = { version: answer.model.version, requestId: response.headers.get("X-Request-ID") || "" };
+        answer.predictions.forEach((p, i) => pending[i] && fillCard(pending[i], p, files[i], context));
         announce.textContent = answer.predictions.map(summary).join(" ");
         if (answer.error) status.textContent = answer.error.message;
       } else {
