@@ -6,7 +6,7 @@ TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite2
 AXE_VERSION := 4.14.1
 
-.PHONY: serve test browser axe apache-bench bench soak fuzz train train-baseline convert report clean
+.PHONY: serve createsuperuser test browser axe postgres apache-bench bench soak fuzz train train-baseline convert report clean
 
 $(SERVE_ENV)/.installed: requirements-serve.txt
 	$(PYTHON) -m venv $(SERVE_ENV)
@@ -25,9 +25,14 @@ serve: $(SERVE_ENV)/.installed
 	$(SERVE_ENV)/bin/python manage.py collectstatic --noinput --verbosity 0
 	exec $(SERVE_ENV)/bin/gunicorn --config gunicorn.conf.py
 
+## createsuperuser: the first account of the review page at /admin/ (feedback), in the local database
+createsuperuser: $(SERVE_ENV)/.installed
+	$(SERVE_ENV)/bin/python manage.py migrate --noinput --verbosity 0
+	$(SERVE_ENV)/bin/python manage.py createsuperuser
+
 ## test: the whole test suite (installs the training environment, which includes pytest,
-## and Debian's chromium for the browser test when run as root)
-test: $(TRAIN_ENV)/.installed browser axe
+## and Debian's chromium for the browser test and postgresql for the feedback tests when run as root)
+test: $(TRAIN_ENV)/.installed browser axe postgres
 	$(TRAIN_ENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 browser:
@@ -35,6 +40,13 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || \
 	  echo "chromium could not be installed: the browser test will be skipped"
+
+# PostgreSQL for the feedback tests, which start a throwaway server of their own (tests/app/databases.py)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } || \
+	  echo "postgresql could not be installed: the feedback tests on PostgreSQL will be skipped"
 
 # axe-core, the accessibility rule engine the browser test runs on the page (from the npm registry, pinned)
 axe:
