@@ -22,7 +22,7 @@ DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 class TrainConfig:
     # data
     pets: list[str] = field(default_factory=lambda: [str(DATASETS / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
-    others: list[str] = field(default_factory=lambda: [str(DATASETS / "not-pets"), str(DATASETS / "everyday")])  # "neither" photos
+    others: list[str] = field(default_factory=lambda: [str(DATASETS / name) for name in ("not-pets", "everyday", "animals")])  # "neither" photos
     limit_per_class: int = 0  # 0 = all; a few dozen for smoke tests
     input_size: int = 260  # pixels, square: Lite2's ImageNet resolution
     workers: int = 2  # decoding processes / TF threads
@@ -37,6 +37,10 @@ class TrainConfig:
     head_mirrored: bool = True  # also train the head on features of the mirrored photos
     head_augmented_copies: int = 2  # features of this many randomly augmented copies of each photo, too
     head_folds: int = 5  # K: score by K-fold CV over train+val, refit on both; 0: fit on train, early-stop on val
+    # stage 1b: the top of the backbone fine-tuned on cached activations of the same views (training/top.py)
+    tune_blocks: int = 1  # the backbone's last N blocks and its last 1x1 convolution are tuned; 0 keeps it frozen
+    tune_epochs: int = 3  # passes over the photos, each time one random view of each
+    tune_learning_rate: float = 3e-4  # Adam, cosine decay to 0
     imagenet_fusion: bool = True  # combine the head with the backbone's ImageNet classifier (training/fusion.py)
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 0  # 0 skips fine-tuning (README: it did not beat the head)
@@ -60,6 +64,15 @@ class TrainConfig:
         if self.head_folds and self.finetune_epochs and self.model != "simple-cnn":
             raise ValueError("head_folds fits the head on the val split too, which fine-tuning "
                              "and its calibration need held out: add --head_folds=0 to fine-tune")
+
+    @property
+    def tune_from_block(self) -> int:
+        """The first tuned block of the backbone, or 0 when nothing is tuned (or nothing pretrained to tune)."""
+        if not self.tune_blocks or self.model == "simple-cnn":
+            return 0
+        from training.models.efficientnet_lite import VARIANTS, block_specs
+
+        return len(block_specs(VARIANTS[self.model])) - self.tune_blocks
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLASS_NAMES = ("cat", "dog", "other")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 SPLITS = ("train", "val", "test")
 
 

@@ -35,7 +35,7 @@ from training.cache import CachedData
 from training.config import TrainConfig
 from training.data import CLASS_NAMES, fold_of, kind_folds
 from training.fusion import imagenet_logits
-from training.models.classifier import HEAD_LAYER, make_pooled_head
+from training.models.classifier import HEAD_LAYER, block_input, make_pooled_head
 
 log = logging.getLogger("training")
 FIT_SPLITS = ("train", "val")  # what cross-validation may use; the test split never
@@ -117,27 +117,42 @@ def pooled_features(classifier: keras.Model, data: CachedData, config: TrainConf
     """Globally pooled backbone features of every view of the train and val photos.
 
     Keys: split + view suffix ("train", "train_mirrored", "val_augmented1", ...);
-    row i of each is photo i of the split. Each array is saved as soon as it is
-    computed, so an interrupted run resumes with the arrays it has.
+    row i of each is photo i of the split. With --tune_blocks the same pass
+    also caches, as float16, the activations entering that block, which the top
+    of the network is fine-tuned on (`training/top.py`). Each array is saved as
+    soon as it is computed, so an interrupted run resumes with the arrays it has.
     """
     folder = features_folder(config, data)
     folder.mkdir(parents=True, exist_ok=True)
-    pooled = keras.Model(classifier.input,
-                         keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input))
+    outputs = [keras.layers.GlobalAveragePooling2D()(classifier.get_layer(HEAD_LAYER).input)]
+    if config.tune_from_block:
+        outputs.append(block_input(classifier, config.tune_from_block))
     predictor = None
     features = {}
     for split in FIT_SPLITS:
         images = None  # a split's pixels are copied out of the memory map once, and only if needed
         for suffix in view_suffixes(config):
             path = folder / _file_name(split, suffix, config)
-            if not path.exists():
-                predictor = predictor or BulkPredictor(pooled, threads=config.workers)
+            activations_path = activations_file(folder, split, suffix, config)
+            if not path.exists() or (activations_path and not activations_path.exists()):
+                predictor = predictor or BulkPredictor(keras.Model(classifier.input, outputs if len(outputs) > 1 else outputs[0]),
+                                                      threads=config.workers)
                 images = images if images is not None else data.subset(split)[0]
                 start = time.time()
-                np.save(path, predictor.predict(images, transform=_view_transform(suffix, config)))
+                views = predictor.predict_all(images, transform=_view_transform(suffix, config))
+                if activations_path:
+                    np.save(activations_path, views[1].astype(np.float16))
+                np.save(path, views[0])
                 log.info("features %s%s: %d images in %.0f s", split, suffix, len(images), time.time() - start)
             features[f"{split}{suffix}"] = np.load(path)
     return features
+
+
+def activations_file(folder: Path, split: str, suffix: str, config: TrainConfig) -> Path | None:
+    """Where the activations entering the tuned block are cached for this view, or None without tuning."""
+    if not config.tune_from_block:
+        return None
+    return folder / _file_name(split, suffix, config).replace(".npy", f".block{config.tune_from_block}-input.npy")
 
 
 def features_folder(config: TrainConfig, data: CachedData) -> Path:

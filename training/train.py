@@ -48,6 +48,7 @@ from training.fusion import (IMAGENET_CATS, IMAGENET_DOGS, Fusion, fit_fusion, i
 from training.head import HeldOut, cross_validation_folds, train_head  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
 from training.models.classifier import make_classifier, make_export_model, make_logits_and_map  # noqa: E402
+from training.top import tune_top  # noqa: E402
 from training.torch_weights import load_state_dict  # noqa: E402
 
 log = logging.getLogger("training")
@@ -71,17 +72,21 @@ def main(argv: list[str] | None = None) -> Contract:
     (run_dir / "data.json").write_text(json.dumps({"cache": str(Path(config.cache_dir).resolve() / data.key)}))
     classifier, imagenet = build_classifier(config)
 
-    held_out, held_out_name = None, "val"
+    held_out, held_out_name, frozen_held_out, untuned = None, "val", None, None
     if config.model != "simple-cnn":
         with _stage("head", timings):
             held_out = train_head(classifier, data, config, run_dir, imagenet)  # out-of-fold scores or None
             held_out_name = "val" if held_out is None else "cv"
+        if config.tune_from_block:
+            with _stage("tune", timings):
+                untuned, tuned_held_out = tune_top(classifier, data, config, run_dir, held_out)
+            frozen_held_out, held_out = held_out, tuned_held_out
     with _stage("fit", timings):
         fit_on_augmented_batches(classifier, data, config, run_dir)
 
     with _stage("calibrate", timings):
         # what the app will run, converted once for calibration and test
-        scorer = BulkPredictor(make_logits_and_map(classifier, config.mirror_average, imagenet),
+        scorer = BulkPredictor(make_logits_and_map(classifier, config.mirror_average, imagenet, untuned),
                                threads=config.workers)
         if held_out is None:
             held_out = score_val_split(scorer, data, config)
@@ -92,8 +97,11 @@ def main(argv: list[str] | None = None) -> Contract:
         results = evaluate(scorer, fusion, data, temperature, run_dir, (held_out_logits, held_out.labels),
                            held_out_name)
         results["held_out_kinds"] = compare_on_held_out_kinds(held_out, held_out_logits, temperature, run_dir)
+        if frozen_held_out is not None:
+            results["tuned_against_frozen"] = compare_tuned_with_frozen(
+                held_out, held_out_logits, frozen_held_out, imagenet, results["held_out_kinds"])
 
-    export = make_export_model(classifier, temperature, config.mirror_average, fusion)
+    export = make_export_model(classifier, temperature, config.mirror_average, fusion, untuned)
     export.save(run_dir / "model.keras")
     contract = make_contract(config, data, temperature, results, timings, fusion)
     contract.write_json(run_dir / "contract.json")
@@ -271,6 +279,30 @@ def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, tempe
     for name, figures in comparison.items():
         log.info("held-out kinds, %s: %s", name, json.dumps(figures))
     return comparison
+
+
+FROZEN_RECIPES = ("frozen backbone: head alone", "frozen backbone: head fused with ImageNet")
+
+
+def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, frozen: HeldOut, imagenet,
+                              comparison: dict) -> dict:
+    """The tuned top against the frozen backbone's head, photo by photo on the same held-out
+    photos (both fused with ImageNet the same nested way): the frozen recipes join the
+    held-out-kinds `comparison`, and a McNemar test on the photos the two disagree on."""
+    frozen_fused = fuse(frozen, imagenet)[1] if imagenet is not None else frozen.logits
+    for name, logits in zip(FROZEN_RECIPES, (frozen.logits, frozen_fused)):
+        comparison[name] = metrics.by_kind(logits.argmax(axis=1), frozen.labels, frozen.kinds)
+    tuned_right = tuned_fused_logits.argmax(axis=1) == tuned.labels
+    frozen_right = frozen_fused.argmax(axis=1) == frozen.labels
+    pets = tuned.labels != CLASS_NAMES.index("other")
+    paired = {}
+    for name, rows in (("pets", pets), ("other", ~pets)):
+        only_tuned = int((tuned_right & ~frozen_right & rows).sum())
+        only_frozen = int((frozen_right & ~tuned_right & rows).sum())
+        paired[name] = {"photos": int(rows.sum()), "only_tuned_right": only_tuned, "only_frozen_right": only_frozen,
+                        "mcnemar_p": metrics.mcnemar_p(only_tuned, only_frozen)}
+    log.info("tuned against frozen, photo by photo: %s", json.dumps(paired))
+    return paired
 
 
 # --- evaluation and the model's contract ---------------------------------------

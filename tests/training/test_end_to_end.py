@@ -27,7 +27,7 @@ def test_the_run_writes_its_contract(lite0_run):
     assert saved["class_names"] == ["cat", "dog", "other"]
     assert saved["input"] == {"name": "image", "size": 64, "layout": "NHWC", "dtype": "float32", "range": "0..255 RGB"}
     assert saved["temperature"] > 0
-    assert set(saved["stage_seconds"]) == {"data", "head", "fit", "calibrate", "evaluate"}
+    assert set(saved["stage_seconds"]) == {"data", "head", "tune", "fit", "calibrate", "evaluate"}
     test = saved["metrics"]["test"]
     assert test["count"] == sum(sum(row) for row in test["confusion_matrix"])
     assert str(tmp_path) not in json.dumps(saved)  # no path of the machine that trained it

@@ -34,6 +34,9 @@ class CountingPredictor:
         means = batch[:, :, :batch.shape[2] // 2].reshape(len(batch), -1).mean(axis=1, keepdims=True)
         return np.repeat(means, self.channels, axis=1).astype(np.float32)
 
+    def predict_all(self, images, transform=None):
+        return [self.predict(images, transform)]
+
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
@@ -57,7 +60,7 @@ def setup(tmp_path, monkeypatch):
     def config(**options) -> TrainConfig:
         """The plain head (no folds, no augmented copies) unless the test asks."""
         return TrainConfig(**{"cache_dir": str(tmp_path / "cache"), "run_dir": str(run_dir),
-                              "head_folds": 0, "head_augmented_copies": 0, **options})
+                              "head_folds": 0, "head_augmented_copies": 0, "tune_blocks": 0, **options})
 
     return classifier, data, config
 

@@ -15,11 +15,30 @@ opinion costs one more matrix product.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 import numpy as np
 from keras import layers
 
 HEAD_LAYER = "head"
+
+
+@dataclass
+class UntunedTop:
+    """The backbone's top as ImageNet trained it, from block `from_block` on. When the top is
+    tuned for cats and dogs, the ImageNet classifier still reads the features it was trained
+    on through this copy, so fusing with ImageNet keeps its meaning."""
+    model: keras.Model  # activations entering block `from_block` -> last convolution features
+    from_block: int
+
+
+def block_input(classifier: keras.Model, block: int):
+    """The tensor entering block `block` of the backbone: the last output of the block before it."""
+    previous = [layer for layer in classifier.layers if layer.name.startswith(f"block{block - 1}_")]
+    if not previous:
+        raise ValueError(f"{classifier.name} has no block {block - 1}, so no block {block} to start from")
+    return previous[-1].output
 
 
 def make_classifier(backbone: keras.Model, num_classes: int, dropout: float) -> keras.Model:
@@ -96,18 +115,23 @@ class GroupLogProbabilities(layers.Layer):
 
 
 def make_logits_and_map(classifier: keras.Model, mirror_average: bool,
-                        imagenet_head: tuple[np.ndarray, np.ndarray] | None = None) -> keras.Model:
+                        imagenet_head: tuple[np.ndarray, np.ndarray] | None = None,
+                        untuned_top: UntunedTop | None = None) -> keras.Model:
     """Images -> (logits, class activation map[, ImageNet logits]), optionally averaged with
-    the mirror image. `imagenet_head` is the backbone's original (kernel, bias)."""
+    the mirror image. `imagenet_head` is the backbone's original (kernel, bias); it reads
+    `untuned_top`'s features when the classifier's top was tuned."""
     if not mirror_average:
         outputs = [classifier.output, classifier.get_layer(HEAD_LAYER).output]
         if imagenet_head is not None:
-            pooled = layers.GlobalAveragePooling2D(name="pooled")(classifier.get_layer(HEAD_LAYER).input)
+            features = classifier.get_layer(HEAD_LAYER).input
+            if untuned_top is not None:
+                features = untuned_top.model(block_input(classifier, untuned_top.from_block))
+            pooled = layers.GlobalAveragePooling2D(name="pooled")(features)
             imagenet = layers.Dense(imagenet_head[0].shape[1], name="imagenet_fc")
             outputs.append(imagenet(pooled))
             imagenet.set_weights(list(imagenet_head))
         return keras.Model(classifier.input, outputs)
-    plain = make_logits_and_map(classifier, False, imagenet_head)
+    plain = make_logits_and_map(classifier, False, imagenet_head, untuned_top)
     images = keras.Input(classifier.input_shape[1:], name="image")
     outputs = plain(AddMirrorImages(name="add_mirror_images")(images))
     averaged = [AverageMirrorPairs(maps=i == 1, name=f"mirror_mean_{i}")(t) for i, t in enumerate(outputs)]
@@ -120,7 +144,7 @@ def load_export_model(path) -> keras.Model:
 
 
 def make_export_model(classifier: keras.Model, temperature: float, mirror_average: bool = False,
-                      fusion=None) -> keras.Model:
+                      fusion=None, untuned_top: UntunedTop | None = None) -> keras.Model:
     """Images -> (calibrated probabilities, class activation map): the served contract.
 
     With a `fusion` (training/fusion.py) the logits are the head's and ImageNet's
@@ -128,7 +152,8 @@ def make_export_model(classifier: keras.Model, temperature: float, mirror_averag
     still pools to the head's share of the answer; a third output gives ImageNet's
     own probabilities, so the app can say what an "other" photo looks like.
     """
-    scorer = make_logits_and_map(classifier, mirror_average, fusion.imagenet_head if fusion else None)
+    scorer = make_logits_and_map(classifier, mirror_average, fusion.imagenet_head if fusion else None,
+                                 untuned_top if fusion else None)
     logits, class_map = scorer.outputs[:2]
     if fusion is not None:
         groups = GroupLogProbabilities(fusion.groups, fusion.floor, name="imagenet_groups")(scorer.outputs[2])

@@ -91,6 +91,31 @@ def _mbconv(x, index: int, kernel: int, stride: int, expand: int, out_channels: 
     return x
 
 
+@dataclass(frozen=True)
+class BlockSpec:
+    index: int
+    kernel: int
+    stride: int
+    expand: int
+    out_channels: int
+
+
+def block_specs(variant: Variant) -> list[BlockSpec]:
+    """Every inverted-residual block of the variant, in order."""
+    specs = []
+    for (_, kernel, stride, expand, out), repeats in zip(BASE_STAGES, stage_repeats(variant)):
+        for r in range(repeats):
+            specs.append(BlockSpec(len(specs), kernel, stride if r == 0 else 1, expand,
+                                   round_filters(out, variant.width)))
+    return specs
+
+
+def _blocks_and_head(x, specs: list[BlockSpec]):
+    for spec in specs:
+        x = _mbconv(x, spec.index, spec.kernel, spec.stride, spec.expand, spec.out_channels)
+    return _conv_bn_relu6(x, HEAD_CHANNELS, 1, 1, "head")
+
+
 def make_backbone(variant_name: str = "efficientnet-lite0", input_size: int | None = None) -> keras.Model:
     """0..255 RGB images -> last convolution features (N, h, w, 1280)."""
     variant = VARIANTS[variant_name]
@@ -98,13 +123,31 @@ def make_backbone(variant_name: str = "efficientnet-lite0", input_size: int | No
     inputs = keras.Input((size, size, 3), name="image")
     x = layers.Rescaling(INPUT_SCALE, INPUT_OFFSET, name="normalise")(inputs)
     x = _conv_bn_relu6(x, STEM_CHANNELS, 3, 2, "stem")
-    index = 0
-    for (_, kernel, stride, expand, out), repeats in zip(BASE_STAGES, stage_repeats(variant)):
-        for r in range(repeats):
-            x = _mbconv(x, index, kernel, stride if r == 0 else 1, expand, round_filters(out, variant.width))
-            index += 1
-    x = _conv_bn_relu6(x, HEAD_CHANNELS, 1, 1, "head")
-    return keras.Model(inputs, x, name=variant_name)
+    return keras.Model(inputs, _blocks_and_head(x, block_specs(variant)), name=variant_name)
+
+
+def make_top(variant_name: str, from_block: int, input_shape: tuple[int, int, int], name: str = "top") -> keras.Model:
+    """The backbone from block `from_block` on: activations entering that block -> last
+    convolution features. Its layers are named as in `make_backbone`, so weights copy by name."""
+    specs = block_specs(VARIANTS[variant_name])
+    if not 0 < from_block < len(specs):
+        raise ValueError(f"{variant_name} has blocks 0..{len(specs) - 1}; cannot tune from block {from_block}")
+    inputs = keras.Input(input_shape, name="activations")
+    return keras.Model(inputs, _blocks_and_head(inputs, specs[from_block:]), name=name)
+
+
+def copy_shared_weights(source: keras.Model, target: keras.Model) -> int:
+    """Copy into every weighted layer of `target` the weights of the layer of the same name
+    in `source`, where there is one; returns how many layers were copied (at least one)."""
+    names = {layer.name for layer in source.layers}
+    copied = 0
+    for layer in target.layers:
+        if layer.weights and layer.name in names:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
+            copied += 1
+    if not copied:
+        raise ValueError(f"{source.name} and {target.name} share no weighted layer")
+    return copied
 
 
 def make_imagenet_classifier(backbone: keras.Model) -> keras.Model:

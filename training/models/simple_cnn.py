@@ -2,7 +2,10 @@
 
 Four convolution + max-pooling blocks, a dense layer (applied at every
 position, i.e. a 1x1 convolution, so the same class-activation head fits on
-top) and dropout. It sees the photo at 128 px to keep CPU training short.
+top) and dropout, trained with rotation, zoom and flip augmentation. It sees
+the photo at 128 px to keep CPU training short. One departure from the
+original: batch normalisation after each convolution, which lets it learn in
+the few epochs a CPU affords at a learning rate plain convolutions diverge at.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ from keras import layers
 SCRATCH_SIZE = 128
 
 
-def make_backbone(input_size: int = 224, filters: tuple[int, ...] = (32, 64, 128, 128)) -> keras.Model:
+def make_backbone(input_size: int = SCRATCH_SIZE, filters: tuple[int, ...] = (32, 64, 128, 128)) -> keras.Model:
     """0..255 RGB images -> feature map (N, 8, 8, 256)."""
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    x = layers.Resizing(SCRATCH_SIZE, SCRATCH_SIZE, interpolation="area", name="downsize")(inputs)
+    x = inputs
+    if input_size != SCRATCH_SIZE:
+        x = layers.Resizing(SCRATCH_SIZE, SCRATCH_SIZE, interpolation="area", name="downsize")(x)
     x = layers.Rescaling(1.0 / 255, name="normalise")(x)
     for i, width in enumerate(filters):
-        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
         x = layers.MaxPooling2D(name=f"pool{i}")(x)
     x = layers.Dense(256, activation="relu", name="dense")(x)
     return keras.Model(inputs, x, name="simple-cnn")
