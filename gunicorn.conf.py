@@ -50,13 +50,14 @@ metrics_port = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's port; else
 def on_starting(server):
     """Start from no metric files: figures of an earlier run must not be added in. Only the
     client's own *.db files go, so a folder given in PROMETHEUS_MULTIPROC_DIR is never emptied.
-    Then bring the feedback database up to date, once, before any worker is forked."""
+    Then the local SECRET_KEY and the feedback database's migrations, once, before any worker
+    is forked (app/feedback/startup.py)."""
     Path(metrics_dir).mkdir(parents=True, exist_ok=True)
     for stale in Path(metrics_dir).glob("*.db"):
         stale.unlink()
-    from app.feedback.startup import migrate
+    from app.feedback.startup import prepare
 
-    migrate()
+    prepare()
 
 
 def when_ready(server):

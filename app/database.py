@@ -12,9 +12,16 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from app.env import env_str
+
 SQLITE_FILE = "feedback.sqlite3"
 # Seconds a writer waits for another's lock before SQLite gives up with "database is locked".
 SQLITE_BUSY_SECONDS = 20
+
+
+def data_dir() -> Path:
+    """DATA_DIR: the default SQLite database and the local SECRET_KEY; var/ of the checkout by default."""
+    return Path(env_str("DATA_DIR", str(Path(__file__).resolve().parent.parent / "var")))
 
 
 def sqlite(path: Path) -> dict:

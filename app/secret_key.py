@@ -2,8 +2,11 @@
 
 Django signs the admin's session cookies with SECRET_KEY, so a random key per
 process would log a person out whenever a request reaches another worker. Without
-SECRET_KEY, a key is made once and kept in DATA_DIR/secret_key (mode 600); with
-HTTPS=true (production) there is no such fallback: set SECRET_KEY to use the admin.
+SECRET_KEY, gunicorn's master makes a key once, before the workers start
+(app/feedback/startup.py), and keeps it in DATA_DIR/secret_key (mode 600); every
+process reads it from there. It is made at start, never at import, so that building
+the image (collectstatic) bakes no key into it. With HTTPS=true (production) there is
+no such fallback: set SECRET_KEY to use the admin.
 """
 
 from __future__ import annotations
@@ -18,16 +21,22 @@ log = logging.getLogger(__name__)
 
 
 def stored_key(data_dir: Path) -> str | None:
-    """The key kept in data_dir, made now if there is none; None if data_dir is not writable."""
+    """The key kept in data_dir, if one was made and this process may read it."""
+    try:
+        return (data_dir / FILE_NAME).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def ensure(data_dir: Path) -> None:
+    """Make the key in data_dir unless there is one; a folder that cannot be written is logged
+    (each process then uses a random key of its own, and admin logins do not last)."""
     path = data_dir / FILE_NAME
     try:
         if not path.exists():
             _create(path)
-        return path.read_text().strip() or None
     except OSError as error:
-        log.warning("cannot keep a SECRET_KEY in %s (%s): using a random key for this process", path,
-                    error.strerror)
-        return None
+        log.warning("cannot keep a SECRET_KEY in %s (%s)", path, error.strerror)
 
 
 def _create(path: Path) -> None:

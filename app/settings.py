@@ -23,14 +23,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 HTTPS = env_bool("HTTPS", False)
-DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))  # the SQLite database and the local key
-SECRET_KEY = env_str("SECRET_KEY") or (None if HTTPS else secret_key.stored_key(DATA_DIR))
-# The admin signs its session cookies with SECRET_KEY: only with a key all workers share.
-ADMIN_ENABLED = bool(SECRET_KEY)
+DATA_DIR = database.data_dir()  # the SQLite database and the local key
+SECRET_KEY = env_str("SECRET_KEY")
+# The admin signs its session cookies with SECRET_KEY: in production only with one that is set.
+ADMIN_ENABLED = bool(SECRET_KEY) or not HTTPS
 if not SECRET_KEY:
-    SECRET_KEY = secrets.token_urlsafe(50)
-    logging.getLogger(__name__).warning("SECRET_KEY is not set: using a random key for this process, "
-                                        "and the admin at /admin/ is off until it is set")
+    SECRET_KEY = (None if HTTPS else secret_key.stored_key(DATA_DIR)) or secrets.token_urlsafe(50)
+    if HTTPS:
+        logging.getLogger(__name__).warning("SECRET_KEY is not set: using a random key for this process, "
+                                            "and the admin at /admin/ is off until it is set")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -1,7 +1,7 @@
-"""Migrations at start: `make serve` and the container run them before any worker exists.
+"""Start-up: `make serve` and the container migrate before any worker exists.
 
-gunicorn.conf.py calls `migrate()` in the master, before it forks the workers, so
-workers never race to create tables. Several machines starting at once against one
+gunicorn.conf.py calls `prepare()` in the master, before it forks the workers, so
+workers never race to create tables or the local SECRET_KEY. Several machines starting at once against one
 PostgreSQL (Fly runs `manage.py migrate` as its release command first, but a restart
 may still meet another) take turns on an advisory lock.
 """
@@ -9,8 +9,21 @@ may still meet another) take turns on an advisory lock.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from app import secret_key
+from app.database import data_dir
+from app.env import env_bool, env_str
 
 _LOCK = 7_719_001  # any fixed number: the advisory lock's name among this database's users
+
+
+def prepare() -> None:
+    """What the master does once before forking: the local SECRET_KEY (without one set,
+    outside production), then the migrations."""
+    if not env_str("SECRET_KEY") and not env_bool("HTTPS", False):
+        secret_key.ensure(data_dir())
+    migrate()
 
 
 def migrate() -> None:
@@ -21,6 +34,8 @@ def migrate() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.settings")
     django.setup()
     try:
+        if connection.vendor == "sqlite":  # a fresh clone or an empty volume has no folder for it yet
+            Path(connection.settings_dict["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK])

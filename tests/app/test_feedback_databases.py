@@ -130,3 +130,8 @@ def test_sqlite_runs_in_wal_mode(served):
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert os.path.exists(path + "-wal")  # the workers write through the log, readers never wait
+
+
+def test_the_start_made_the_key_every_worker_signs_sessions_with(served):
+    key = Path(served.env["DATA_DIR"]) / "secret_key"  # no SECRET_KEY given, not HTTPS: a local key
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text()) >= 50

@@ -99,11 +99,18 @@ def shown_settings(**env: str) -> list[str]:
     return result.stdout.split()
 
 
-def test_without_secret_key_the_workers_share_one_kept_in_the_data_folder(tmp_path):
+def test_without_secret_key_every_process_reads_the_one_kept_in_the_data_folder(tmp_path):
+    from app.secret_key import ensure
+
+    assert shown_settings(DATA_DIR=str(tmp_path))[1] == "True"
+    assert not (tmp_path / "secret_key").exists()  # importing the settings (collectstatic in the image) makes none
+    ensure(tmp_path)  # what gunicorn's master does before it forks the workers (startup.prepare)
     first, second = shown_settings(DATA_DIR=str(tmp_path)), shown_settings(DATA_DIR=str(tmp_path))
-    assert first == second and first[1] == "True"  # every process, so every worker, signs sessions alike
     key_file = tmp_path / "secret_key"
-    assert key_file.read_text() == first[0] and key_file.stat().st_mode & 0o777 == 0o600
+    assert first == second and key_file.read_text() == first[0]  # every worker signs sessions alike
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    ensure(tmp_path)
+    assert key_file.read_text() == first[0]  # made once, never replaced
     assert shown_settings(DATA_DIR=str(tmp_path), SECRET_KEY="given")[0] == "given"
 
 
@@ -111,7 +118,11 @@ def test_in_production_without_secret_key_the_admin_is_off(tmp_path):
     result = run_manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.ADMIN_ENABLED)",
                         HTTPS="true", DATA_DIR=str(tmp_path))
     assert result.stdout.split() == ["False"] and "the admin at /admin/ is off" in result.stderr
-    assert not (tmp_path / "secret_key").exists()  # no key made up for production
+    start = [sys.executable, "-c", "from app.feedback.startup import prepare; prepare()"]  # as gunicorn's master
+    clean = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    subprocess.run(start, cwd=ROOT, env={**clean, "HTTPS": "true", "DATA_DIR": str(tmp_path)}, check=True, timeout=120)
+    assert (tmp_path / "feedback.sqlite3").exists()  # migrated
+    assert not (tmp_path / "secret_key").exists()
     assert shown_settings(HTTPS="true", SECRET_KEY="a-real-production-secret")[1] == "True"
 
 
