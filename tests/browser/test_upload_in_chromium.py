@@ -254,3 +254,94 @@ def test_without_javascript_the_page_renders_the_same_switch(browser, server_url
         assert heatmap_image.is_displayed() and not photo_image.is_displayed()
     finally:
         browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+# --- "Wrong? It's ...": feedback, then the review in the admin ------------------------------
+
+REVIEWER, PASSWORD = "reviewer", "a long browser-test password"
+
+
+def send_feedback(browser, card, choice: str, keep_photo: bool) -> str:
+    """Flag a card's answer from the keyboard, as a person would: Space ticks the box, Enter
+    presses the button. Returns the thanks that took the form's place."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box = card.find_element(By.CSS_SELECTOR, ".feedback input[name=consent]")
+    assert not box.is_selected()  # nothing is kept unless asked
+    if keep_photo:
+        browser.execute_script("arguments[0].focus()", box)
+        ActionChains(browser).send_keys(Keys.SPACE).perform()
+        assert box.is_selected()
+    button = card.find_element(By.CSS_SELECTOR, f".feedback button[value={choice}]")
+    browser.execute_script("arguments[0].focus()", button)
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    thanks = WebDriverWait(browser, 30).until(lambda d: card.find_elements(By.CSS_SELECTOR, ".feedback-thanks"))[0]
+    assert browser.switch_to.active_element == thanks  # the focus is not lost with the button
+    return thanks.text
+
+
+def test_flagging_answers_with_and_without_the_photo_and_reviewing_them_in_the_admin(browser, server_url):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server_url + "/")
+    browser.find_element(By.ID, "image").send_keys(str(PETS / "cat.1.jpg"))
+    assert wait_for_labels(browser, 1) == ["cat"]
+    card = browser.find_element(By.CSS_SELECTOR, ".result")
+    choices = [b.text for b in card.find_elements(By.CSS_SELECTOR, ".feedback button") if b.is_displayed()]
+    assert choices == ["a dog", "neither"]  # "Wrong? It's ...": never the label it got
+    assert "Keep my photo to improve the model" in card.text and "512 px" in card.text
+    thanks = send_feedback(browser, card, "dog", keep_photo=False)
+    assert thanks.startswith("Thank you") and "no photo" in thanks
+    assert browser.find_element(By.ID, "announce").get_attribute("textContent") == thanks  # read out, politely
+
+    browser.get(server_url + "/")  # the file input keeps what it was given: start afresh
+    browser.find_element(By.ID, "image").send_keys(str(PETS / "dog.1.jpg"))
+    assert wait_for_labels(browser, 1) == ["dog"]
+    thanks = send_feedback(browser, browser.find_element(By.CSS_SELECTOR, ".result"), "other", keep_photo=True)
+    assert "the photo were kept" in thanks
+    assert serious_violations(browser) == []
+    browser.save_screenshot(str(ARTIFACTS / "browser-feedback.png"))
+
+    subprocess.run([sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", REVIEWER,
+                    "--email", "reviewer@example.com"], cwd=ROOT, check=True, capture_output=True,
+                   env={**os.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD})  # as README's first account
+    browser.get(server_url + "/admin/feedback/feedback/")
+    assert "/admin/login/" in browser.current_url  # nothing without logging in
+    browser.find_element(By.ID, "id_username").send_keys(REVIEWER)
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD + "\n")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    assert len(rows) >= 2
+    kept, bare = rows[0], rows[1]  # newest first
+    assert [c.text for c in kept.find_elements(By.CSS_SELECTOR, ".field-predicted, .field-correct")] == ["dog", "other"]
+    assert [c.text for c in bare.find_elements(By.CSS_SELECTOR, ".field-predicted, .field-correct")] == ["cat", "dog"]
+    assert "not kept" in bare.text
+    thumbnail = kept.find_element(By.CSS_SELECTOR, "img.feedback-thumbnail")
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", thumbnail) > 0
+    browser.save_screenshot(str(ARTIFACTS / "browser-admin.png"))
+    browser.find_element(By.CSS_SELECTOR, "#changelist-filter a[href*='correct__exact=other']").click()
+    filtered = [r.find_element(By.CSS_SELECTOR, ".field-correct").text
+                for r in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")]
+    assert filtered and set(filtered) == {"other"}
+    browser.delete_all_cookies()
+
+
+def test_without_javascript_the_feedback_form_posts_and_keeps_no_photo(browser, server_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(server_url + "/")
+        browser.find_element(By.ID, "image").send_keys(str(PETS / "dog.2.jpg"))
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".result-label"))
+        form = browser.find_element(By.CSS_SELECTOR, ".feedback")
+        assert not form.find_elements(By.CSS_SELECTOR, "input[name=consent]") and "never the photo" in form.text
+        form.find_element(By.CSS_SELECTOR, "button[value=cat]").click()
+        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".thanks"))
+        assert "no photo" in browser.find_element(By.CSS_SELECTOR, ".thanks").text
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
