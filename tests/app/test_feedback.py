@@ -152,6 +152,7 @@ def test_the_openapi_document_describes_feedback(client):
 
 def test_each_answer_on_the_page_offers_the_other_labels(client):
     html = client.post("/", {"image": upload("cat.jpg", photo(CAT_PHOTOS[0]))}).content.decode()
+    assert "{#" not in html and "#}" not in html  # no template comment shows on the page
     form = re.search(r'<form class="feedback".*?</form>', html, re.S).group(0)
     assert 'action="/feedback"' in form and 'name="csrfmiddlewaretoken"' in form
     assert re.search(r'name="predicted" value="cat"', form)
