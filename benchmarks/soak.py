@@ -7,6 +7,9 @@
 3. Stalled uploads: more stalled uploads than the server has threads, while a
    normal client keeps asking; the normal client must keep getting answers
    within the upload idle timeout plus a margin.
+4. Feedback: 32 clients post --feedback answers at once, half with the photo kept;
+   every 201 must be a row of export_feedback, none lost, no "database is locked".
+   SQLite in a temporary DATA_DIR, or the database DATABASE_URL names.
 Prints a verdict per check and writes benchmarks/soak.json; exits 1 on a failed check.
 Bounded in time and requests; only 127.0.0.1 is contacted.
 """
@@ -14,11 +17,17 @@ Bounded in time and requests; only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.harness import apache_bench, make_photos, multipart_file
@@ -80,24 +89,75 @@ def stalled_uploads(server: Server, photo: bytes, body: Path, content_type: str,
     return {"stalled": stalled, "answered": len(latencies), "worst_s": worst, "errors": errors[:3], "ok": ok}
 
 
+def post_feedback(url: str, fields: dict[str, str], photo: bytes | None) -> tuple[int, dict]:
+    boundary = uuid.uuid4().hex
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in fields.items())
+    if photo is not None:
+        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n\r\n'.encode()
+                 + photo + b"\r\n")
+    body += f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url + "/api/v1/feedback", data=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Host": "localhost"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+    except OSError:
+        return 0, {}  # dropped: counted as lost
+
+
+def feedback(server: Server, photo: bytes, posts: int, clients: int = 32) -> dict:
+    """`posts` feedbacks from `clients` at once, then the database read back through export_feedback."""
+    marker = f"soak-{uuid.uuid4().hex[:8]}"
+
+    def one(i: int) -> tuple[int, dict]:
+        consent = i % 2 == 0
+        fields = {"predicted": "dog", "correct": "cat", "model_version": marker,
+                  "consent": "true" if consent else "false"}
+        return post_feedback(server.url, fields, photo if consent else None)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(one, range(posts)))
+    seconds = time.monotonic() - started
+    created = {answer["id"] for status, answer in answers if status == 201}
+    export = Path(tempfile.mkdtemp(prefix="soak-export-"))
+    subprocess.run([sys.executable, "manage.py", "export_feedback", str(export)], cwd=ROOT, env=server.env,
+                   check=True, capture_output=True, timeout=600)
+    with open(export / "feedback.csv", newline="") as table:
+        rows = {int(row["id"]) for row in csv.DictReader(table) if row["model_version"] == marker}
+    locked = server.output().count("database is locked")
+    ok = len(created) == posts and rows == created and not locked
+    print(f"{clients} clients posting {posts} feedbacks (half with photos): {len(created)} answered 201 in "
+          f"{seconds:.1f} s, {len(rows)} rows, {len(created - rows)} lost, 'database is locked' {locked} times "
+          f"-> {'OK' if ok else 'FAILED'}")
+    return {"posts": posts, "created": len(created), "rows": len(rows), "lost": len(created - rows),
+            "locked": locked, "seconds": seconds, "ok": ok}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--stalled", type=int, default=12, help="stalled uploads held open at once (the server has 2 workers x 16 threads)")
+    parser.add_argument("--feedback", type=int, default=2000, help="feedbacks posted by 32 clients at once")
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="soak-"))
     photo = make_photos(folder)["500x375 JPEG"]
     body, content_type = multipart_file(photo, folder)
     idle_timeout = 10.0
-    server = local_server(workers=2, UPLOAD_IDLE_TIMEOUT=str(idle_timeout))
+    # feedback goes to a throwaway SQLite file unless DATABASE_URL names a database to soak
+    server = local_server(workers=2, UPLOAD_IDLE_TIMEOUT=str(idle_timeout), DATA_DIR=str(folder / "data"))
     server.wait_ready()
     try:
         results = {"load": load(server, body, content_type, args.seconds),
                    "memory": memory(server, body, content_type, args.requests),
                    "stalled_uploads": stalled_uploads(server, photo.read_bytes(), body, content_type,
-                                                      args.stalled, idle_timeout)}
+                                                      args.stalled, idle_timeout),
+                   "feedback": feedback(server, photo.read_bytes(), args.feedback)}
         alive = urllib.request.urlopen(server.url + "/healthz", timeout=5).status == 200
         results["alive_after"] = alive
     finally:
