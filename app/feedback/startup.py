@@ -27,6 +27,8 @@ def prepare() -> None:
 
 
 def migrate() -> None:
+    """In the master's own process: what it imports here (Django, numpy and OpenCV through the
+    settings) the workers it forks inherit, so they start faster than from a bare interpreter."""
     import django
     from django.core.management import call_command
     from django.db import connection, connections
