@@ -108,6 +108,12 @@ def test_consent_needs_a_readable_photo(client, image, status, code):
     assert Feedback.objects.count() == before
 
 
+def test_a_body_over_the_upload_limit_is_refused_before_it_is_read(client):
+    with override_settings(MAX_UPLOAD_BYTES=4096):
+        status, answer = send(client, consent=True, image=gps_photo())
+    assert status == 413 and answer["error"]["code"] == "request_too_large"
+
+
 def test_one_photo_per_feedback_and_multipart_only(client):
     data = {"predicted": "dog", "correct": "cat", "model_version": version(), "consent": "true",
             "image": [upload("a.jpg", photo(CAT_PHOTOS[0])), upload("b.jpg", photo(CAT_PHOTOS[1]))]}
