@@ -25,7 +25,3 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk}: {self.predicted} -> {self.correct} (model {self.model_version})"
-
-    @property
-    def photo_kept(self) -> bool:
-        return self.photo is not None

@@ -110,7 +110,7 @@ def _feedback(request: HttpRequest) -> tuple[int, dict]:
     return 201, {"id": stored.id, "photo_kept": stored.photo_kept}
 
 
-@csrf_exempt  # an API without cookies or sessions: there is nothing to forge
+@csrf_exempt  # the API acts for nobody (no session or cookie is read): a forged post is just a post
 def api_feedback(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return json_error(405, "method_not_allowed", "Use POST with multipart/form-data.", allow="POST")
@@ -130,7 +130,7 @@ def page_feedback(request: HttpRequest) -> HttpResponse:
     return render(request, "web/message.html", context, status=status)
 
 
-@csrf_exempt  # stateless API without cookies or sessions: there is nothing to forge
+@csrf_exempt  # the API acts for nobody (no session or cookie is read): there is nothing to forge
 def api_predict(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return json_error(405, "method_not_allowed", "Use POST with multipart/form-data.", allow="POST")

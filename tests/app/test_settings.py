@@ -130,3 +130,19 @@ def test_malformed_settings_stop_the_start():
     result = run_manage("check", DEBUG="perhaps")
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+def test_database_url_names_postgresql_or_sqlite(tmp_path):
+    from app.database import from_url
+
+    postgres = from_url("postgres://catsdogs:p%40ss%2Fword@db.internal:6543/feedback?sslmode=require", tmp_path)
+    assert (postgres["ENGINE"], postgres["NAME"], postgres["USER"], postgres["PASSWORD"], postgres["HOST"],
+            postgres["PORT"], postgres["OPTIONS"]) == ("django.db.backends.postgresql", "feedback", "catsdogs",
+                                                       "p@ss/word", "db.internal", "6543", {"sslmode": "require"})
+    assert from_url("sqlite:////srv/var/x.sqlite3", tmp_path)["NAME"] == "/srv/var/x.sqlite3"
+    default = from_url("", tmp_path)
+    assert default["NAME"] == str(tmp_path / "feedback.sqlite3") and "journal_mode=WAL" in default["OPTIONS"]["init_command"]
+    for bad in ("mysql://root:hunter2@db/x", "postgres://root:hunter2@db/"):
+        with pytest.raises(ImproperlyConfigured) as refused:
+            from_url(bad, tmp_path)
+        assert "hunter2" not in str(refused.value)  # a password never reaches the log
