@@ -47,11 +47,37 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 metrics_port = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's port; else only on this one
 
 
+def _halt_quietly(arbiter) -> None:
+    """When every worker fails to boot (a model that cannot be loaded), gunicorn halts on the
+    first one's exit code 3, and its halt() reaps the others: the next exit code 3 raises its
+    HaltServer again inside halt(), and the master dies with a traceback and exit code 1
+    instead of 3, depending on which worker got there first. Once halting, that second
+    HaltServer says nothing new, so it is dropped (the worker is already reaped)."""
+    from gunicorn.errors import HaltServer
+
+    reap, halt = arbiter.reap_workers, arbiter.halt
+    halting = []
+
+    def reap_workers():
+        try:
+            reap()
+        except HaltServer:
+            if not halting:
+                raise
+
+    def halting_halt(*args, **kwargs):
+        halting.append(True)
+        halt(*args, **kwargs)
+
+    arbiter.reap_workers, arbiter.halt = reap_workers, halting_halt
+
+
 def on_starting(server):
     """Start from no metric files: figures of an earlier run must not be added in. Only the
     client's own *.db files go, so a folder given in PROMETHEUS_MULTIPROC_DIR is never emptied.
     Then the local SECRET_KEY and the feedback database's migrations, once, before any worker
     is forked (app/feedback/startup.py)."""
+    _halt_quietly(server)
     Path(metrics_dir).mkdir(parents=True, exist_ok=True)
     for stale in Path(metrics_dir).glob("*.db"):
         stale.unlink()
