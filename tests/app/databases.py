@@ -36,7 +36,10 @@ def _as_owner(folder: Path) -> list[str]:
     """The command prefix that runs as the cluster's owner (root may not own a cluster)."""
     if os.geteuid() != 0:
         return []
-    owner = pwd.getpwnam("postgres")
+    try:
+        owner = pwd.getpwnam("postgres")  # made by Debian's package
+    except KeyError:
+        raise FileNotFoundError("no 'postgres' user to run the server as (initdb refuses root)") from None
     os.chown(folder, owner.pw_uid, owner.pw_gid)
     return ["runuser", "-u", "postgres", "--"]
 
