@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import cv2
 import numpy as np
+from django.utils import timezone
 
 from app import monitoring
 from app.feedback.models import LABELS, Feedback
@@ -82,12 +84,21 @@ def kept_photo(data: bytes, max_pixels: int) -> bytes:
     return jpeg.tobytes()
 
 
-def record(report: Report, max_pixels: int) -> Stored:
-    """Check, store and count one piece of feedback."""
+def record(report: Report, max_pixels: int, retention_days: int) -> Stored:
+    """Check, store and count one piece of feedback, and forget what has outlived the retention."""
     check(report)
     photo = kept_photo(report.image, max_pixels) if report.consent else None
     row = Feedback.objects.create(predicted=report.predicted, correct=report.correct,
                                   model_version=report.model_version, request_id=report.request_id,
                                   photo=photo)
     monitoring.record_feedback(report.predicted, report.correct)
+    purge_older_than(retention_days)
     return Stored(row.pk, photo is not None)
+
+
+def purge_older_than(days: int) -> int:
+    """Delete feedback (photos included) older than `days`; how many went. Run at every start
+    and after every new feedback, so the page's "kept for N days" holds without a cron job
+    on any site that is used (purge_feedback does it on demand)."""
+    deleted, _ = Feedback.objects.filter(created__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted

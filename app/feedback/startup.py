@@ -42,5 +42,10 @@ def migrate() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK])
         call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
+        from django.conf import settings
+
+        from app.feedback.service import purge_older_than
+
+        purge_older_than(settings.FEEDBACK_RETENTION_DAYS)  # a site stopped for months keeps nothing past it
     finally:
         connections.close_all()  # a forked worker must not share the master's connection (closing frees the lock)

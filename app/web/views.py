@@ -104,7 +104,7 @@ def _feedback(request: HttpRequest) -> tuple[int, dict]:
             model_version=request.POST.get("model_version", ""), request_id=request.POST.get("request_id", ""),
             consent=request.POST.get("consent", "") in ("true", "on", "1"),  # "on": an HTML checkbox
             image=files[0].content if files else None)
-        stored = feedback.record(report, settings.MAX_IMAGE_PIXELS)
+        stored = feedback.record(report, settings.MAX_IMAGE_PIXELS, settings.FEEDBACK_RETENTION_DAYS)
     except (RequestError, feedback.FeedbackError) as error:
         return error.status, {"error": {"code": error.code, "message": error.message}}
     return 201, {"id": stored.id, "photo_kept": stored.photo_kept}

@@ -256,6 +256,14 @@ def test_export_writes_kept_photos_by_their_correct_label_and_every_row(client, 
     assert not list((tmp_path / "export").glob(f"*/{bare}.jpg"))
 
 
+def test_new_feedback_forgets_what_has_outlived_the_retention(client):
+    expired, kept = (send(client, consent=True, image=photo(CAT_PHOTOS[0]))[1]["id"] for _ in range(2))
+    Feedback.objects.filter(pk=expired).update(created=timezone.now() - timedelta(days=90, minutes=1))
+    Feedback.objects.filter(pk=kept).update(created=timezone.now() - timedelta(days=89))
+    assert send(client)[0] == 201  # no cron needed on a site that is used
+    assert not Feedback.objects.filter(pk=expired).exists() and Feedback.objects.filter(pk=kept).exists()
+
+
 def test_purge_deletes_what_is_older_than_the_retention_and_single_entries(client):
     old, recent, unwanted = (send(client, consent=True, image=photo(CAT_PHOTOS[0]))[1]["id"] for _ in range(3))
     Feedback.objects.filter(pk=old).update(created=timezone.now() - timedelta(days=91))

@@ -1,19 +1,18 @@
 """python manage.py purge_feedback [--older-than DAYS] [--id N ...]: retention and removal.
 
 Without --id, deletes every feedback (and its photo) older than DAYS, by default
-FEEDBACK_RETENTION_DAYS; run it daily (cron, a scheduled Fly machine). With --id,
+FEEDBACK_RETENTION_DAYS (which the app also applies at every start and after every new
+feedback, so this is for a shorter period or a site nobody uses). With --id,
 deletes just those entries, whatever their age (someone asked for their photo back).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from app.feedback.models import Feedback
+from app.feedback.service import purge_older_than
 
 
 class Command(BaseCommand):
@@ -33,6 +32,5 @@ class Command(BaseCommand):
             return
         if older_than < 0:
             raise CommandError("--older-than must be 0 or more days")
-        cutoff = timezone.now() - timedelta(days=older_than)
-        deleted, _ = Feedback.objects.filter(created__lt=cutoff).delete()
+        deleted = purge_older_than(older_than)
         self.stdout.write(f"deleted {deleted} feedback older than {older_than} days")
