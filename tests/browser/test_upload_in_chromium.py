@@ -293,6 +293,9 @@ def test_flagging_answers_with_and_without_the_photo_and_reviewing_them_in_the_a
     choices = [b.text for b in card.find_elements(By.CSS_SELECTOR, ".feedback button") if b.is_displayed()]
     assert choices == ["a dog", "neither"]  # "Wrong? It's ...": never the label it got
     assert "Keep my photo to improve the model" in card.text and "512 px" in card.text
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.execute_script("arguments[0].scrollIntoView()", card)
+    card.screenshot(str(ARTIFACTS / "browser-feedback-form.png"))
     thanks = send_feedback(browser, card, "dog", keep_photo=False)
     assert thanks.startswith("Thank you") and "no photo" in thanks
     assert browser.find_element(By.ID, "announce").get_attribute("textContent") == thanks  # read out, politely
