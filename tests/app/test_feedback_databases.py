@@ -135,3 +135,23 @@ def test_sqlite_runs_in_wal_mode(served):
 def test_the_start_made_the_key_every_worker_signs_sessions_with(served):
     key = Path(served.env["DATA_DIR"]) / "secret_key"  # no SECRET_KEY given, not HTTPS: a local key
     assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text()) >= 50
+
+
+def test_two_servers_starting_at_once_on_a_new_postgresql_database_both_come_up(postgres_url):
+    """Two machines' first start against one empty database: the advisory lock makes them take
+    turns at migrating instead of both creating the same tables."""
+    import psycopg
+
+    name = f"race_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url.replace("postgres://", "postgresql://"), autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    servers = [local_server(workers=1, DATABASE_URL=url) for _ in range(2)]
+    try:
+        for server in servers:
+            server.wait_ready(timeout=120)
+        fields = {"predicted": "cat", "correct": "dog", "model_version": "race"}
+        assert [post_feedback(server.url, fields)[0] for server in servers] == [201, 201]
+    finally:
+        for server in servers:
+            server.stop()
