@@ -5,8 +5,9 @@ HEIC and AVIF are the same container (ISO base media file format, ISO/IEC
 the brand (which decoder), the declared dimensions (so a decompression bomb is
 refused before any pixel is allocated) and the rotation and mirroring the
 decoder must apply (`irot`, `imir`: a phone stores the sensor's pixels and
-says how to turn them). Pure Python; a damaged file gives None, never an
-exception, and the decoder then judges it.
+says how to turn them). Pure Python; a damaged file gives None and the decoder
+then judges it; a file whose tables ask for more reading than any photo needs
+raises Malformed, so that no one file can keep a worker busy parsing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,25 @@ AVIF_BRANDS = frozenset({b"avif", b"avis"})
 # HEVC-coded brands, and the generic image brands that HEVC files (Apple's, Samsung's) carry
 HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 _MAX_BOXES = 4096  # a real file has a few dozen; a crafted one must not make us loop for long
+# Entries read from iloc and ipma, all loops together: a phone's photo has a few hundred at most
+# (tiles, thumbnails, EXIF); each costs about a microsecond, so this bounds a crafted file's cost.
+_MAX_STEPS = 16_384
+
+
+class Malformed(ValueError):
+    """The item tables ask for more reading than any real picture needs: a file built to stall us."""
+
+
+class _Steps:
+    """One budget of table entries for a whole reading, shared by every loop that reads them."""
+
+    def __init__(self, limit: int = _MAX_STEPS):
+        self.left = limit
+
+    def take(self, n: int = 1) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise Malformed("the item tables list more entries than any picture needs")
 
 
 @dataclass(frozen=True)
@@ -76,7 +96,9 @@ def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | 
 
 
 def read_header(data: bytes) -> HeifHeader | None:
-    """Dimensions and orientation from the meta box, or None if the boxes cannot be read."""
+    """Dimensions and orientation from the meta box, or None if the boxes cannot be read.
+
+    Raises Malformed, at once, for tables built to make reading them slow."""
     try:
         return _read_header(data)
     except (struct.error, IndexError):
@@ -92,21 +114,22 @@ def _read_header(data: bytes) -> HeifHeader | None:
     ipco = _child(data, *iprp, b"ipco") if iprp else None
     if ipco is None:
         return None
+    steps = _Steps()
     properties = [(k, s, e) for k, s, e in _boxes(data, *ipco)]
     sizes = [struct.unpack_from(">II", data, s + 4) for k, s, _ in properties if k == b"ispe"]
-    sizes += _grid_sizes(data, start, end)  # a grid's own output size need not match its ispe
+    sizes += _grid_sizes(data, start, end, steps)  # a grid's own output size need not match its ispe
     if not sizes:
         return None
     width, height = max(sizes, key=lambda wh: wh[0] * wh[1])
     primary = _primary_item(data, start, end)
     ipma = _child(data, *iprp, b"ipma")
-    indices = _associations(data, *ipma).get(primary, []) if ipma and primary is not None else []
+    indices = _associations(data, *ipma, steps).get(primary, []) if ipma and primary is not None else []
     own = [properties[i - 1] for i in indices if 0 < i <= len(properties)]
     transforms = [_transform(data, box) for box in own]
     return HeifHeader(width, height, [t for t in transforms if t is not None], _bit_depth(data, own or properties))
 
 
-def _grid_sizes(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+def _grid_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tuple[int, int]]:
     """Output (width, height) of every grid item: its tiles, pasted together, are that big."""
     grids = _items_of_type(data, start, end, b"grid")
     iloc = _child(data, start, end, b"iloc")
@@ -114,7 +137,7 @@ def _grid_sizes(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
         return []
     idat = _child(data, start, end, b"idat")
     sizes = []
-    for offset in _item_offsets(data, *iloc, grids, idat[0] if idat else None):
+    for offset in _item_offsets(data, *iloc, grids, idat[0] if idat else None, steps):
         flags = data[offset + 1]
         fields = ">II" if flags & 1 else ">HH"  # 32- or 16-bit output_width, output_height
         sizes.append(struct.unpack_from(fields, data, offset + 4))
@@ -137,15 +160,18 @@ def _items_of_type(data: bytes, start: int, end: int, kind: bytes) -> set[int]:
     return items
 
 
-def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int | None) -> list[int]:
+def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int | None,
+                  steps: _Steps) -> list[int]:
     """Where in the file each of these items' data begins (iloc: in the file or in idat)."""
     version = data[start]
     offset_size, length_size = data[start + 4] >> 4, data[start + 4] & 15
     base_size, index_size = data[start + 5] >> 4, (data[start + 5] & 15) if version in (1, 2) else 0
+    extent_size = index_size + offset_size + length_size
     position = start + 6
     count, position = _uint(data, position, 4 if version == 2 else 2)
     offsets = []
-    for _ in range(min(count, _MAX_BOXES)):
+    for _ in range(count):
+        steps.take()
         item, position = _uint(data, position, 4 if version == 2 else 2)
         method = 0
         if version in (1, 2):
@@ -154,18 +180,16 @@ def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int 
         position += 2  # data_reference_index
         base, position = _uint(data, position, base_size)
         extents, position = _uint(data, position, 2)
-        first = None
-        for _ in range(min(extents, _MAX_BOXES)):
-            position += index_size
-            extent, position = _uint(data, position, offset_size)
-            position += length_size
-            first = extent if first is None else first
+        if extents > 1 and extent_size == 0:  # extents of no bytes: reading them would never advance
+            raise Malformed("iloc lists several extents of zero bytes")
+        first = None if extents == 0 else _uint(data, position + index_size, offset_size)[0]
+        position += extents * extent_size
+        if position > end:
+            break
         if item in items and first is not None and method in (0, 1):
             at = base + first + (idat if method == 1 and idat is not None else 0)
             if method == 0 or idat is not None:
                 offsets.append(at)
-        if position > end:
-            break
     return [o for o in offsets if o + 12 <= len(data)]
 
 
@@ -181,25 +205,26 @@ def _primary_item(data: bytes, start: int, end: int) -> int | None:
     return struct.unpack_from(">I" if version else ">H", data, pitm[0] + 4)[0]
 
 
-def _associations(data: bytes, start: int, end: int) -> dict[int, list[int]]:
+def _associations(data: bytes, start: int, end: int, steps: _Steps) -> dict[int, list[int]]:
     """ipma: item id -> the 1-based indices of its properties in ipco, in the file's order."""
     version, flags = data[start], int.from_bytes(data[start + 1:start + 4], "big")
     (count,), position = struct.unpack_from(">I", data, start + 4), start + 8
+    wide = flags & 1
     items: dict[int, list[int]] = {}
-    for _ in range(min(count, _MAX_BOXES)):
+    for _ in range(count):
         item = struct.unpack_from(">I" if version else ">H", data, position)[0]
         position += 4 if version else 2
         n = data[position]
         position += 1
-        wide = flags & 1
+        steps.take(1 + n)
+        if position + n * (2 if wide else 1) > end:
+            break
         indices = []
         for _ in range(n):
             raw = struct.unpack_from(">H" if wide else ">B", data, position)[0]
             position += 2 if wide else 1
             indices.append(raw & (0x7FFF if wide else 0x7F))  # the top bit marks "essential"
         items[item] = indices
-        if position > end:
-            break
     return items
 
 

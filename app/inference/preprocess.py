@@ -91,11 +91,18 @@ def image_dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
         if fmt == "jpeg":
             return _jpeg_dimensions(data)
         if fmt in ("heic", "avif"):
-            header = isobmff.read_header(data)
+            header = _heif_header(data, fmt)
             return None if header is None else (header.width, header.height)
     except IndexError:
         return None
     return None
+
+
+def _heif_header(data: bytes, fmt: str) -> isobmff.HeifHeader | None:
+    try:
+        return isobmff.read_header(data)
+    except isobmff.Malformed as error:  # built to stall a parser: no decoder should see it either
+        raise ImageError("corrupt_image", f"The {fmt.upper()} file is damaged: {error}.") from None
 
 
 def _webp_dimensions(data: bytes) -> tuple[int, int] | None:
@@ -219,7 +226,7 @@ def _decode_heic(data: bytes, max_pixels: int) -> np.ndarray:
 def _decode_avif(data: bytes) -> np.ndarray:
     """OpenCV (libavif with libaom) hands over AVIF pixels as stored, at their own bit depth;
     the file's irot/imir say how to show them, applied in the file's order."""
-    header = isobmff.read_header(data) or isobmff.HeifHeader(0, 0)
+    header = _heif_header(data, "avif") or isobmff.HeifHeader(0, 0)
     try:
         image = _decode_other(np.frombuffer(data, dtype=np.uint8), header.bit_depth)
     except cv2.error:

@@ -267,3 +267,71 @@ def test_a_heic_grid_claiming_more_than_its_ispe_is_refused_from_its_grid_data()
     with pytest.raises(ImageError) as error:
         preprocess(bomb, SIZE)
     assert error.value.code == "too_many_pixels"
+
+
+# --- HEIF item tables built to stall the parser -----------------------------------------------
+
+def heif_with_tables(iloc: bytes, ipma: bytes | None = None) -> bytes:
+    """A HEIC whose primary item 1 is a grid (so iloc is read), with these iloc and ipma payloads."""
+    infe = images.box(b"infe", (1).to_bytes(2, "big") + b"\x00\x00" + b"grid" + b"\x00", full=2)
+    ipco = images.box(b"ipco", images.box(b"ispe", (64).to_bytes(4, "big") * 2, full=0))
+    ipma = ipma or (1).to_bytes(4, "big") + (1).to_bytes(2, "big") + bytes([1, 0x81])
+    meta = images.box(b"meta", images.box(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13, full=0)
+                      + images.box(b"pitm", (1).to_bytes(2, "big"), full=0)
+                      + images.box(b"iinf", (1).to_bytes(2, "big") + infe, full=0)
+                      + images.box(b"iloc", iloc, full=0)
+                      + images.box(b"iprp", ipco + images.box(b"ipma", ipma, full=0)), full=0)
+    return images.box(b"ftyp", b"heic" + b"\x00\x00\x00\x00" + b"mif1heic") + meta
+
+
+def iloc_v0(items: int, extents: int, field_sizes: int) -> bytes:
+    """iloc version 0: `field_sizes` is offset_size << 4 | length_size; every extent is zeros."""
+    extent = bytes((field_sizes >> 4) + (field_sizes & 15))
+    entry = b"\x00\x00" + extents.to_bytes(2, "big") + extent * extents  # data_reference_index, count
+    return bytes([field_sizes, 0]) + items.to_bytes(2, "big") + b"".join(
+        i.to_bytes(2, "big") + entry for i in range(1, items + 1))
+
+
+@pytest.fixture
+def uint_reads(monkeypatch):
+    """How many numbers the iloc reader takes from the file: its work, whatever the machine's speed."""
+    from app.inference import isobmff
+
+    calls = []
+    original = isobmff._uint
+    monkeypatch.setattr(isobmff, "_uint", lambda *args: calls.append(1) or original(*args))
+    return calls
+
+
+def test_an_iloc_of_empty_extents_that_never_advances_is_refused_at_once(uint_reads):
+    """25 KB: 4,096 items of 65,535 extents that take no bytes (seconds of looping, before)."""
+    bomb = heif_with_tables(iloc_v0(4096, 0xFFFF, 0x00))
+    assert len(bomb) < 30_000
+    with pytest.raises(ImageError) as error:
+        decode_image(bomb)
+    assert error.value.code == "corrupt_image"
+    assert len(uint_reads) < 20  # the first item says it all
+
+
+def test_an_iloc_of_many_extents_is_read_without_visiting_each(uint_reads):
+    """2 MB of real 8-byte extents: the first extent gives the item's place, the rest is skipped."""
+    data = heif_with_tables(iloc_v0(64, 4096, 0x44))
+    assert image_dimensions(data, "heic") is not None
+    assert len(uint_reads) < 64 * 8  # a handful per item
+
+
+def test_an_ipma_longer_than_any_photos_is_refused_from_the_shared_budget():
+    """4,000 items of 255 properties each: a million entries, where a photo lists a few hundred."""
+    import time
+
+    one = b"\x00\x01" + bytes([255]) + b"\x01" * 255
+    bomb = heif_with_tables(iloc_v0(1, 1, 0x44), (4000).to_bytes(4, "big") + one * 4000)
+    start = time.process_time()
+    with pytest.raises(ImageError) as error:
+        decode_image(bomb)
+    assert error.value.code == "corrupt_image"
+    assert time.process_time() - start < 0.5
+
+
+def test_a_real_heic_still_reads_under_the_budget(cat_rgb):
+    assert preprocess(images.heic(cat_rgb), SIZE).shape == (SIZE, SIZE, 3)
