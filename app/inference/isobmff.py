@@ -51,7 +51,7 @@ class Transform:
 
 @dataclass
 class HeifHeader:
-    width: int  # the largest picture declared (ispe or grid: primary, tiles, thumbnails): what decoding may allocate
+    width: int  # the largest picture declared (ispe, grid or overlay: primary, tiles, thumbnails): what decoding may allocate
     height: int
     transforms: list[Transform] = field(default_factory=list)  # of the primary picture
     bit_depth: int = 8  # of AV1 pictures (av1C): OpenCV gives 10- and 12-bit AVIF unscaled in uint16
@@ -117,7 +117,7 @@ def _read_header(data: bytes) -> HeifHeader | None:
     steps = _Steps()
     properties = [(k, s, e) for k, s, e in _boxes(data, *ipco)]
     sizes = [struct.unpack_from(">II", data, s + 4) for k, s, _ in properties if k == b"ispe"]
-    sizes += _grid_sizes(data, start, end, steps)  # a grid's own output size need not match its ispe
+    sizes += _derived_sizes(data, start, end, steps)
     if not sizes:
         return None
     width, height = max(sizes, key=lambda wh: wh[0] * wh[1])
@@ -129,18 +129,25 @@ def _read_header(data: bytes) -> HeifHeader | None:
     return HeifHeader(width, height, [t for t in transforms if t is not None], _bit_depth(data, own or properties))
 
 
-def _grid_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tuple[int, int]]:
-    """Output (width, height) of every grid item: its tiles, pasted together, are that big."""
-    grids = _items_of_type(data, start, end, b"grid")
+# Where a derived item's data states the size of the picture it builds (ISO/IEC 23008-12):
+# grid: version, flags, rows - 1, columns - 1; iovl: version, flags, four 16-bit fill values.
+_OUTPUT_SIZE_AT = {b"grid": 4, b"iovl": 10}
+
+
+def _derived_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tuple[int, int]]:
+    """Output (width, height) of every grid and overlay item: the canvas libheif allocates,
+    which need not match the item's ispe (its tiles or layers may all be one tiny picture)."""
+    kinds = {item: kind for kind in _OUTPUT_SIZE_AT for item in _items_of_type(data, start, end, kind)}
     iloc = _child(data, start, end, b"iloc")
-    if not grids or iloc is None:
+    if not kinds or iloc is None:
         return []
     idat = _child(data, start, end, b"idat")
     sizes = []
-    for offset in _item_offsets(data, *iloc, grids, idat[0] if idat else None, steps):
-        flags = data[offset + 1]
-        fields = ">II" if flags & 1 else ">HH"  # 32- or 16-bit output_width, output_height
-        sizes.append(struct.unpack_from(fields, data, offset + 4))
+    for item, offset in _item_offsets(data, *iloc, set(kinds), idat[0] if idat else None, steps).items():
+        wide = data[offset + 1] & 1 if offset + 1 < len(data) else 0  # flags: 32- or 16-bit fields
+        at, fields = offset + _OUTPUT_SIZE_AT[kinds[item]], ">II" if wide else ">HH"
+        if at + struct.calcsize(fields) <= len(data):  # else libheif finds the item cut off
+            sizes.append(struct.unpack_from(fields, data, at))
     return sizes
 
 
@@ -161,7 +168,7 @@ def _items_of_type(data: bytes, start: int, end: int, kind: bytes) -> set[int]:
 
 
 def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int | None,
-                  steps: _Steps) -> list[int]:
+                  steps: _Steps) -> dict[int, int]:
     """Where in the file each of these items' data begins (iloc: in the file or in idat)."""
     version = data[start]
     offset_size, length_size = data[start + 4] >> 4, data[start + 4] & 15
@@ -169,7 +176,7 @@ def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int 
     extent_size = index_size + offset_size + length_size
     position = start + 6
     count, position = _uint(data, position, 4 if version == 2 else 2)
-    offsets = []
+    offsets = {}
     for _ in range(count):
         steps.take()
         item, position = _uint(data, position, 4 if version == 2 else 2)
@@ -189,8 +196,8 @@ def _item_offsets(data: bytes, start: int, end: int, items: set[int], idat: int 
         if item in items and first is not None and method in (0, 1):
             at = base + first + (idat if method == 1 and idat is not None else 0)
             if method == 0 or idat is not None:
-                offsets.append(at)
-    return [o for o in offsets if o + 12 <= len(data)]
+                offsets[item] = at
+    return offsets
 
 
 def _uint(data: bytes, position: int, size: int) -> tuple[int, int]:

@@ -221,3 +221,11 @@ def test_the_heatmap_comes_with_the_photo_as_the_model_saw_it(client, cat_rgb):
     assert photo_rgb.shape == overlay_rgb.shape
     expected = resize_for_model(cat_rgb, photo_rgb.shape[0]).astype(np.float32)
     assert np.abs(photo_rgb - expected).mean() < 4 < np.abs(overlay_rgb - expected).mean()
+
+
+def test_a_heic_overlay_canvas_over_the_pixel_limit_is_413(client):
+    from tests.app.heif_files import overlay_bomb
+
+    response = post(client, upload("overlay.heic", overlay_bomb(8000, 8000)))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_pixels"

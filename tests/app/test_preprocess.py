@@ -10,6 +10,7 @@ from PIL import Image
 from app.inference.preprocess import (ImageError, decode_image, image_dimensions, preprocess,
                                       resize_for_model, sniff_format)
 from tests import images
+from tests.app.heif_files import heif_with_tables, iloc_v0, overlay_bomb
 from tests.conftest import encode, pil_bytes, png_header
 
 SIZE = 260  # any model input size; the shipped model's
@@ -271,27 +272,6 @@ def test_a_heic_grid_claiming_more_than_its_ispe_is_refused_from_its_grid_data()
 
 # --- HEIF item tables built to stall the parser -----------------------------------------------
 
-def heif_with_tables(iloc: bytes, ipma: bytes | None = None) -> bytes:
-    """A HEIC whose primary item 1 is a grid (so iloc is read), with these iloc and ipma payloads."""
-    infe = images.box(b"infe", (1).to_bytes(2, "big") + b"\x00\x00" + b"grid" + b"\x00", full=2)
-    ipco = images.box(b"ipco", images.box(b"ispe", (64).to_bytes(4, "big") * 2, full=0))
-    ipma = ipma or (1).to_bytes(4, "big") + (1).to_bytes(2, "big") + bytes([1, 0x81])
-    meta = images.box(b"meta", images.box(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13, full=0)
-                      + images.box(b"pitm", (1).to_bytes(2, "big"), full=0)
-                      + images.box(b"iinf", (1).to_bytes(2, "big") + infe, full=0)
-                      + images.box(b"iloc", iloc, full=0)
-                      + images.box(b"iprp", ipco + images.box(b"ipma", ipma, full=0)), full=0)
-    return images.box(b"ftyp", b"heic" + b"\x00\x00\x00\x00" + b"mif1heic") + meta
-
-
-def iloc_v0(items: int, extents: int, field_sizes: int) -> bytes:
-    """iloc version 0: `field_sizes` is offset_size << 4 | length_size; every extent is zeros."""
-    extent = bytes((field_sizes >> 4) + (field_sizes & 15))
-    entry = b"\x00\x00" + extents.to_bytes(2, "big") + extent * extents  # data_reference_index, count
-    return bytes([field_sizes, 0]) + items.to_bytes(2, "big") + b"".join(
-        i.to_bytes(2, "big") + entry for i in range(1, items + 1))
-
-
 @pytest.fixture
 def uint_reads(monkeypatch):
     """How many numbers the iloc reader takes from the file: its work, whatever the machine's speed."""
@@ -335,3 +315,15 @@ def test_an_ipma_longer_than_any_photos_is_refused_from_the_shared_budget():
 
 def test_a_real_heic_still_reads_under_the_budget(cat_rgb):
     assert preprocess(images.heic(cat_rgb), SIZE).shape == (SIZE, SIZE, 3)
+
+
+def test_a_heic_overlay_whose_canvas_dwarfs_its_ispe_is_refused_before_libheif(monkeypatch):
+    """libheif allocates an overlay's whole canvas, whatever its layers' size."""
+    from app.inference import preprocess as module
+
+    bomb = overlay_bomb(8000, 8000)  # its ispe says 64x64
+    assert image_dimensions(bomb, "heic") == (8000, 8000)
+    monkeypatch.setattr(module, "_pi_heif", None)  # any decoding attempt would fail otherwise
+    with pytest.raises(ImageError) as error:
+        preprocess(bomb, SIZE)
+    assert error.value.code == "too_many_pixels" and "64 MP" in error.value.message
