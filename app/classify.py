@@ -27,11 +27,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from app.env import env_choice, env_int, env_str
+from app.inference.model import ModelLoadError
 from app.inference.preprocess import DEFAULT_MAX_PIXELS, ImageError
 from app.inference.variant import CHOICES as VARIANT_CHOICES
 
@@ -182,30 +185,61 @@ def _class_names() -> list[str]:
     return list(_worker[0].class_names)
 
 
-class Runner:
-    """Batches of jobs through `workers` processes (this one alone for 1), rows in order."""
+CRASHED = ("worker_crashed", "The process classifying this file stopped (killed, or out of memory).")
 
-    def __init__(self, settings: Settings, workers: int, batch: int = BATCH):
-        self.batch, self.pool = batch, None
-        if workers > 1:
-            # spawn, not fork: each worker builds its own onnxruntime session in a clean process
-            context = multiprocessing.get_context("spawn")
-            self.pool = context.Pool(workers, initializer=_start_worker, initargs=(settings,))
-            self.class_names = self.pool.apply(_class_names)
-        else:
-            _start_worker(settings)
-            self.class_names = _class_names()
+
+class Runner:
+    """Batches of jobs through `workers` processes (this one alone for 1), rows in order.
+
+    The model is loaded here first, so that a model that cannot be loaded stops the command
+    once (ModelLoadError) instead of failing in every worker. A worker that dies (killed, out
+    of memory) breaks the pool: its batch is retried one file at a time in a new pool, and
+    only the file whose worker dies again gets an error row."""
+
+    def __init__(self, settings: Settings, workers: int, batch: int = BATCH, work=None):
+        self.settings, self.workers, self.batch = settings, workers, batch
+        self.work = work or classify_jobs  # what a worker does with one batch
+        _start_worker(settings)
+        self.class_names = _class_names()
+        self.pool = self._new_pool() if workers > 1 else None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: each worker builds its own onnxruntime session in a clean process
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self.settings,))
+
+    def _restart(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
 
     def rows(self, jobs: list[Job]) -> Iterator[Row]:
         batches = [jobs[i:i + self.batch] for i in range(0, len(jobs), self.batch)]
-        results = self.pool.imap(classify_jobs, batches) if self.pool else map(classify_jobs, batches)
-        for rows in results:
+        if self.pool is None:
+            for batch in batches:
+                yield from self.work(batch)
+            return
+        futures = [self.pool.submit(self.work, batch) for batch in batches]
+        for i, batch in enumerate(batches):
+            try:
+                rows = futures[i].result()
+            except BrokenProcessPool:
+                self._restart()
+                rows = [self._alone(job) for job in batch]
+                for j in range(i + 1, len(batches)):  # the broken pool's unfinished batches, again
+                    if not futures[j].done() or futures[j].exception() is not None:
+                        futures[j] = self.pool.submit(self.work, batches[j])
             yield from rows
+
+    def _alone(self, job: Job) -> Row:
+        try:
+            return self.pool.submit(self.work, [job]).result()[0]
+        except BrokenProcessPool:
+            self._restart()
+            return Row(job.shown, error_code=CRASHED[0], error=CRASHED[1])
 
     def close(self) -> None:
         if self.pool:
-            self.pool.close()
-            self.pool.join()
+            self.pool.shutdown()
 
 
 # --- what is done with each row ----------------------------------------------------------
@@ -310,10 +344,14 @@ def main(argv: list[str] | None = None) -> int:
                         env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1))
     outputs = [p for p in (args.csv, args.jsonl, args.sort_into, args.heatmaps) if p is not None]
     jobs = find_jobs(args.paths, {p.resolve() for p in outputs}, args.heatmaps)
+    try:
+        runner = Runner(settings, min(args.workers, -(-len(jobs) // BATCH)))
+    except ModelLoadError as error:
+        print(f"app.classify: {error}", file=sys.stderr)  # one line: which file, and why
+        return 1
     out_path = args.csv or args.jsonl
     stream = open(out_path, "w", newline="", encoding="utf-8") if out_path else sys.stdout
     progress, labels, started = Progress(len(jobs)), Counter(), time.perf_counter()
-    runner = Runner(settings, min(args.workers, -(-len(jobs) // BATCH)))
     try:
         writer = Writer(stream, "jsonl" if args.jsonl else "csv", runner.class_names)
         for job, row in zip(jobs, runner.rows(jobs)):

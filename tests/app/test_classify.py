@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,40 @@ def test_workers_must_be_a_positive_number(capsys):
     with pytest.raises(SystemExit) as exit_:
         classify.main(["x.jpg", "--workers", "0"])
     assert exit_.value.code == 2 and "at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_model_that_cannot_load_stops_at_once_with_one_line(tmp_path, workers):
+    import subprocess
+    import sys
+
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    for i in range(classify.BATCH + 1):  # two batches, so two workers run
+        (tmp_path / f"{i}.txt").write_text("not read: the model is loaded first")
+    done = subprocess.run([sys.executable, "-m", "app.classify", str(tmp_path), "--model", str(tmp_path / "bad.onnx"),
+                           "--workers", workers, "--csv", str(tmp_path / "out.csv")],
+                          capture_output=True, text=True, timeout=60, cwd=Path(classify.__file__).parents[1])
+    assert done.returncode != 0
+    assert done.stderr.splitlines() == [f"app.classify: cannot load the model {tmp_path / 'bad.onnx'}: "
+                                        "not an ONNX model, or cut off (protobuf parsing failed)"]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def die_on_crash_jpg(jobs):
+    """A worker's work that kills its process on one file, as the kernel's OOM killer would."""
+    if any(job.path.name == "crash.jpg" for job in jobs):
+        os._exit(9)
+    return [classify.Row(job.shown, "cat", 1.0, {"cat": 1.0}) for job in jobs]
+
+
+def test_a_worker_that_dies_costs_only_its_files_row(tmp_path):
+    names = ["a.jpg", "crash.jpg", "b.jpg", "c.jpg", "d.jpg"]
+    jobs = [classify.Job(tmp_path / name, name) for name in names]
+    runner = classify.Runner(classify.Settings(classify.DEFAULT_MODEL, "auto", 1000), 2, batch=2,
+                             work=die_on_crash_jpg)
+    try:
+        rows = list(runner.rows(jobs))
+    finally:
+        runner.close()
+    assert [r.path for r in rows] == names
+    assert [r.error_code or r.label for r in rows] == ["cat", "worker_crashed", "cat", "cat", "cat"]
