@@ -35,13 +35,14 @@ from typing import TextIO
 
 from app.env import env_choice, env_int, env_str
 from app.inference.model import ModelLoadError
-from app.inference.preprocess import DEFAULT_MAX_PIXELS, ImageError
+from app.inference.preprocess import DEFAULT_MAX_PIXELS, ImageError, sniff_format, unsupported_format
 from app.inference.variant import CHOICES as VARIANT_CHOICES
 
 # The same settings, read the same way, as app/settings.py (without starting Django).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "model" / "catsdogs.onnx"
 BATCH = 16  # photos per model run: the API's default maximum per request
-BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: no file under the pixel limit needs more
+MAX_BYTES = 20 * 1024 * 1024  # per file, as the API's whole request (MAX_UPLOAD_BYTES)
+HEAD_BYTES = 4096  # enough to tell every format from its first bytes (HEIF's ftyp: at most 1,024)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Settings:
     model: Path
     variant: str
     max_pixels: int
+    max_bytes: int = MAX_BYTES
 
 
 # --- finding the files -------------------------------------------------------------------
@@ -139,37 +141,52 @@ def _start_worker(settings: Settings) -> None:
 
 def classify_jobs(jobs: list[Job]) -> list[Row]:
     """Rows for one batch, in order, through the app's classify(); runs in a worker."""
-    from app.inference.service import Upload, classify
+    from app.inference.service import classify
 
     classifier, settings = _worker
-    rows: list[Row | None] = [None] * len(jobs)
-    readable: list[tuple[int, Upload]] = []
-    for i, job in enumerate(jobs):
-        try:
-            readable.append((i, Upload(job.path.name, _read(job.path, settings.max_pixels * BYTES_PER_PIXEL))))
-        except ImageError as error:
-            rows[i] = Row(job.shown, error_code=error.code, error=error.message)
+    files = [_OnDisk(job.path, settings.max_bytes) for job in jobs]
     want_heatmaps = any(job.heatmap for job in jobs)
-    answer = classify([u for _, u in readable], classifier, settings.max_pixels, heatmaps=want_heatmaps)
-    for (i, _), entry in zip(readable, answer["predictions"]):
-        rows[i] = _row(jobs[i], entry)
-    return rows
+    answer = classify(files, classifier, settings.max_pixels, heatmaps=want_heatmaps)
+    return [_row(job, entry) for job, entry in zip(jobs, answer["predictions"])]
+
+
+class _OnDisk:
+    """An upload whose bytes are read only when classify() decodes it: one file of a batch in
+    memory at a time, and a reading error becomes that file's entry like a decoding error."""
+
+    def __init__(self, path: Path, max_bytes: int):
+        self.path, self.filename, self.max_bytes = path, path.name, max_bytes
+
+    @property
+    def content(self) -> bytes:
+        return _read(self.path, self.max_bytes)
 
 
 def _read(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, or an ImageError saying why not (as a photo that cannot be decoded)."""
+    """The file's bytes, or an ImageError saying why not (as a photo that cannot be decoded).
+    Its first bytes are read first: a file that is no image is refused without reading the rest."""
     try:
         status = path.stat()
         if not stat.S_ISREG(status.st_mode):  # a pipe or a device would block or never end
             raise ImageError("not_a_file", "This is not a regular file.")
-        if status.st_size > max_bytes:
-            raise ImageError("file_too_large", f"The file is over {max_bytes // 10**6} MB, "
-                                               "more than any photo under the pixel limit.")
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            head = f.read(HEAD_BYTES)
+            if head and sniff_format(head) is None:
+                raise unsupported_format()
+            if status.st_size > max_bytes:
+                raise _too_large(max_bytes)
+            data = head + f.read(max_bytes + 1 - len(head))  # the cap holds even if the file grows
     except FileNotFoundError:
         raise ImageError("not_found", "No such file or folder.") from None
     except OSError as error:  # permissions, a broken link, a vanished file
         raise ImageError("unreadable", f"The file cannot be read: {error.strerror or error}.") from None
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    return data
+
+
+def _too_large(max_bytes: int) -> ImageError:
+    return ImageError("file_too_large", f"The file is over {max_bytes:,} bytes (MAX_UPLOAD_BYTES).")
 
 
 def _row(job: Job, entry: dict) -> Row:
@@ -341,7 +358,8 @@ def _positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     settings = Settings(args.model, env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES),
-                        env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1))
+                        env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1),
+                        env_int("MAX_UPLOAD_BYTES", MAX_BYTES, minimum=1024))
     outputs = [p for p in (args.csv, args.jsonl, args.sort_into, args.heatmaps) if p is not None]
     jobs = find_jobs(args.paths, {p.resolve() for p in outputs}, args.heatmaps)
     try:

@@ -76,6 +76,10 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def unsupported_format() -> ImageError:
+    return ImageError("unsupported_format", f"This is not an image we can read. Send a {FORMAT_NAMES}.")
+
+
 def image_dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
     """(width, height) read from the header without decoding, or None if unknown."""
     try:
@@ -163,7 +167,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: in
         raise ImageError("empty_file", "The file is empty.")
     fmt = sniff_format(data)
     if fmt is None:
-        raise ImageError("unsupported_format", f"This is not an image we can read. Send a {FORMAT_NAMES}.")
+        raise unsupported_format()
     size = image_dimensions(data, fmt)
     if size is not None:
         check_pixels(size, fmt, max_pixels)

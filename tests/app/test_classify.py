@@ -130,11 +130,32 @@ def test_batches_run_in_worker_processes_in_order(tmp_path):
     assert rows == [r for r in read_csv(tmp_path / "one.csv") if not r["path"].endswith(".csv")]
 
 
-def test_a_file_too_big_for_any_photo_is_refused_unread(tmp_path, monkeypatch):
-    monkeypatch.setenv("MAX_IMAGE_PIXELS", "1000")  # so 8,001 bytes is too many
-    (tmp_path / "big.jpg").write_bytes(photo("cat.1.jpg")[:8001])
-    run(tmp_path / "big.jpg", "--csv", tmp_path / "out.csv")
-    assert read_csv(tmp_path / "out.csv")[0]["error"].startswith("file_too_large: ")
+def test_a_file_over_max_upload_bytes_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1024")
+    (tmp_path / "big.jpg").write_bytes(photo("cat.1.jpg")[:1025])
+    (tmp_path / "small.jpg").write_bytes(photo("cat.1.jpg")[:1024])
+    run(tmp_path, "--csv", tmp_path / "out.csv")
+    rows = read_csv(tmp_path / "out.csv")
+    assert [r["error"].split(":")[0] for r in rows] == ["file_too_large", "corrupt_image"]
+
+
+@pytest.mark.parametrize("head,code", [(b"", "unsupported_format"), (b"\xff\xd8\xff", "file_too_large")])
+def test_a_huge_file_gets_its_row_without_being_read_whole(tmp_path, head, code):
+    """300 MB, sparse: under the old cap of 8 bytes per allowed pixel, so it used to be read whole."""
+    import tracemalloc
+
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(head)
+    os.truncate(huge, 300 * 2**20)
+    run(huge, "--csv", tmp_path / "labels.csv")  # the model is loaded once, outside the measure
+    tracemalloc.start()
+    try:
+        run(huge, "--csv", tmp_path / "labels.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read_csv(tmp_path / "labels.csv")[0]["error"].startswith(code + ": ")
+    assert peak < 30 * 2**20
 
 
 class Terminal(io.StringIO):
