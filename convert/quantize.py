@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -77,7 +78,7 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     prepared.unlink()
     # keep the contract: quantize_static writes a new model without our metadata
     contract = Contract.read_proto(onnx.load(str(model_path)))
-    contract.onnx["quantization"] = "int8 static, QDQ, per-channel weights"
+    contract.onnx = {**(contract.onnx or {}), "quantization": "int8 static, QDQ, per-channel weights"}
     target = onnx.load(str(output))
     contract.write_metadata(target)
     onnx.save(target, str(output))
@@ -133,10 +134,23 @@ def main(argv: list[str] | None = None) -> int:
     result["fp32"].pop("test")
     (run_dir / "quantization.json").write_text(json.dumps(result, indent=2))
     _print(result)
-    if args.ship and result["equivalence"]["equivalent"]:
-        shutil.copy(int8_path, int8_path_for(model_path))
-        print(f"shipped {int8_path} as {int8_path_for(model_path)}, beside {model_path}")
+    if args.ship:
+        ship(int8_path, int8_path_for(model_path), result["equivalence"]["equivalent"])
     return 0
+
+
+def ship(int8_path: Path, target: Path, equivalent: bool) -> None:
+    """Put the int8 model beside the float32 one if it is equivalent, through a temporary file
+    so the app never loads half a file; otherwise remove any earlier twin, which belongs to
+    another float32 model."""
+    if equivalent:
+        candidate = target.with_name(f".{target.name}.candidate")
+        shutil.copy(int8_path, candidate)
+        os.replace(candidate, target)
+        print(f"shipped {int8_path} as {target}")
+    elif target.exists():
+        target.unlink()
+        print(f"removed {target}: the int8 model of this float32 one is not equivalent")
 
 
 def measure(models: dict[str, tuple[Classifier, Path]], test: dict) -> dict:

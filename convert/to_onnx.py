@@ -6,7 +6,8 @@ The ONNX file carries the run's contract (class names, input, preprocessing,
 temperature, metrics, version, date: app/inference/contract.py) in its
 metadata, so the app needs nothing else. The parity check runs Keras and onnxruntime on real
 photos of the run's test split and fails if any output (probabilities, class
-map, ImageNet's probabilities) differs by more than PARITY_TOLERANCE.
+map, ImageNet's probabilities) differs by more than PARITY_TOLERANCE; only a
+file that passes is moved to --output.
 """
 
 from __future__ import annotations
@@ -73,15 +74,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parity_images", type=int, default=256)
     args = parser.parse_args(argv)
 
-    convert(Path(args.run_dir), Path(args.output))
-    size_mb = Path(args.output).stat().st_size / 1e6
+    output = Path(args.output)
+    # converted and checked beside the target, then moved into place: a failed check never
+    # replaces the model the app loads
+    candidate = output.with_name(f".{output.name}.candidate")
+    convert(Path(args.run_dir), candidate)
+    size_mb = candidate.stat().st_size / 1e6
     images = parity_images(Path(args.run_dir), args.parity_images)
-    differences = max_output_differences(Path(args.run_dir) / "model.keras", Path(args.output), images)
+    differences = max_output_differences(Path(args.run_dir) / "model.keras", candidate, images)
     ok = all(d < PARITY_TOLERANCE for d in differences.values())
+    if ok:
+        os.replace(candidate, output)
+    else:
+        candidate.unlink()
     shown = ", ".join(f"{name} {d:.2e}" for name, d in differences.items())
-    print(f"wrote {args.output} ({size_mb:.1f} MB); parity on {len(images)} test photos, max |keras - onnx| "
-          f"(relative to the output's scale): {shown} ({'OK' if ok else 'FAILED'}, tolerance {PARITY_TOLERANCE:g})")
-    parity_report(Path(args.run_dir), Path(args.output)).write_text(json.dumps(
+    print(f"{'wrote' if ok else 'did not write'} {output} ({size_mb:.1f} MB); parity on {len(images)} test photos, "
+          f"max |keras - onnx| (relative to the output's scale): {shown} ({'OK' if ok else 'FAILED'}, "
+          f"tolerance {PARITY_TOLERANCE:g})")
+    parity_report(Path(args.run_dir), output).write_text(json.dumps(
         {"images": len(images), "max_probability_difference": differences[PROBABILITIES],
          "max_output_differences": differences, "onnx_megabytes": round(size_mb, 2)}))
     return 0 if ok else 1

@@ -35,6 +35,31 @@ def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
     assert prediction.class_map.shape == (2, 2)  # 64 px / 32
 
 
+def test_a_conversion_that_fails_its_parity_check_leaves_the_model_in_place(lite0_run, monkeypatch):
+    import convert.to_onnx
+
+    tmp_path, _ = lite0_run
+    shipped = tmp_path / "shipped.onnx"
+    shipped.write_bytes(b"the good model")
+    monkeypatch.setattr(convert.to_onnx, "PARITY_TOLERANCE", 0.0)  # no conversion can pass
+    assert convert.to_onnx.main([f"--run_dir={tmp_path / 'run'}", f"--output={shipped}", "--parity_images=4"]) == 1
+    assert shipped.read_bytes() == b"the good model"
+    assert sorted(p.name for p in tmp_path.iterdir() if "shipped" in p.name) == ["shipped.onnx"]  # no leftovers
+
+
+def test_an_int8_twin_that_is_not_equivalent_is_never_left_beside_another_model(tmp_path):
+    from convert.quantize import ship
+
+    int8, twin = tmp_path / "run-int8.onnx", tmp_path / "catsdogs.int8.onnx"
+    int8.write_bytes(b"new int8")
+    twin.write_bytes(b"the earlier model's int8")
+    ship(int8, twin, equivalent=False)
+    assert not twin.exists()
+    ship(int8, twin, equivalent=True)
+    assert twin.read_bytes() == b"new int8"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_int8_is_judged_by_the_equivalence_rule_and_ships_beside_float32(lite0_run):
     from app.inference.variant import int8_path_for
     from convert.quantize import main as quantize_main
