@@ -96,14 +96,25 @@ def _walk(root: Path, exclude: set[Path]) -> Iterator[tuple[Path, Path]]:
     if not root.is_dir():
         yield root, Path(root.name or "file")
         return
-    seen: set[Path] = set()  # folders linked from inside are followed, each once (no loops)
+    seen = {root.resolve()}  # folders linked from inside are followed, each once (no loops)
     for folder, dirs, files in os.walk(root, followlinks=True):
         here = Path(folder)
-        seen.add(here.resolve())
-        dirs[:] = sorted(d for d in dirs if (here / d).resolve() not in exclude | seen)
+        dirs[:] = _unseen(here, sorted(dirs), exclude, seen)
         for name in sorted(files):
             if (here / name).resolve() not in exclude:
                 yield here / name, (here / name).relative_to(root)
+
+
+def _unseen(here: Path, names: list[str], exclude: set[Path], seen: set[Path]) -> list[str]:
+    """The folders not walked yet, each marked seen as it is queued: two links to one folder,
+    or a folder and a link to it side by side, give its files once."""
+    kept = []
+    for name in names:
+        real = (here / name).resolve()
+        if real not in exclude and real not in seen:
+            seen.add(real)
+            kept.append(name)
+    return kept
 
 
 def _free_name(wanted: Path, taken: set[Path]) -> Path:

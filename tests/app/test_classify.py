@@ -225,3 +225,12 @@ def test_a_worker_that_dies_costs_only_its_files_row(tmp_path):
         runner.close()
     assert [r.path for r in rows] == names
     assert [r.error_code or r.label for r in rows] == ["cat", "worker_crashed", "cat", "cat", "cat"]
+
+
+def test_a_folder_and_a_link_to_it_give_its_photos_once(tmp_path):
+    (tmp_path / "a").mkdir()
+    shutil.copy(PETS / "cat.1.jpg", tmp_path / "a" / "x.jpg")
+    (tmp_path / "b").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "c").symlink_to(tmp_path / "a", target_is_directory=True)
+    run(tmp_path, "--csv", tmp_path / "labels.csv")
+    assert [r["path"] for r in read_csv(tmp_path / "labels.csv")] == [str(tmp_path / "a" / "x.jpg")]
