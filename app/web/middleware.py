@@ -3,6 +3,7 @@ per-client rate limit."""
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import logging
 import math
@@ -10,7 +11,6 @@ import re
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -185,23 +185,26 @@ def bucket_key(address: str) -> str:
 class Bucket:
     tokens: float
     last: float  # time.monotonic() of the last refill
+    full_at: float = 0.0  # when it will have filled up again, if left alone
 
 
 class Buckets:
-    """Token buckets by client, least recently used first, at most `capacity` of them.
+    """Token buckets by client, at most `capacity` of them.
 
-    A bucket that has filled up again is the same as none, so only full ones are forgotten.
-    Any bucket idle for a minute is full, and idle ones sit at the front, so the table holds
-    about the clients of the last minute. While every bucket is still refilling, clients not
-    in the table share one overflow bucket: a flood of new addresses slows new clients down
-    but never hands a known client a fresh bucket.
+    A bucket that has filled up again is the same as none, so only full ones are forgotten,
+    found in the order they fill up (a heap on that time, not the order of last use: one
+    drained bucket used long ago must not shield the full ones behind it). Any bucket idle
+    for a minute is full, so the table holds about the clients of the last minute. While
+    every bucket is still refilling, clients not in the table share one overflow bucket: a
+    flood of new addresses slows new clients down but never hands a known client a fresh bucket.
     """
 
     OVERFLOW = "(new clients while the table is full)"  # no address looks like this
 
     def __init__(self, per_minute: int, capacity: int = 10_000):
         self.size, self.rate, self.capacity = float(per_minute), per_minute / 60.0, capacity
-        self.table: OrderedDict[str, Bucket] = OrderedDict()
+        self.table: dict[str, Bucket] = {}
+        self.refills: list[tuple[float, str]] = []  # (full_at, key); an entry is stale once its bucket moved on
         self.lock = threading.Lock()
 
     def take(self, client: str, now: float) -> int:
@@ -210,19 +213,29 @@ class Buckets:
             key = self._admit(client, now)
             bucket = self.table.get(key) or Bucket(self.size, now)
             bucket.tokens, bucket.last = self._tokens(bucket, now), now
-            self.table[key] = bucket
-            self.table.move_to_end(key)
-            if bucket.tokens >= 1.0:
+            taken = bucket.tokens >= 1.0
+            if taken:
                 bucket.tokens -= 1.0
-                return 0
-            return max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+            self.table[key] = bucket
+            self._schedule(key, bucket)
+            return 0 if taken else max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+
+    def _schedule(self, key: str, bucket: Bucket) -> None:
+        bucket.full_at = bucket.last + (self.size - bucket.tokens) / self.rate
+        heapq.heappush(self.refills, (bucket.full_at, key))
+        if len(self.refills) > 2 * len(self.table) + 64:  # mostly stale entries: rebuild, to stay bounded
+            self.refills = [(b.full_at, k) for k, b in self.table.items()]
+            heapq.heapify(self.refills)
 
     def _admit(self, client: str, now: float) -> str:
         """The key this client counts under: its own, unless it is new and the table is full."""
         if client in self.table:
             return client
-        while self.table and self._tokens(next(iter(self.table.values())), now) >= self.size:
-            self.table.popitem(last=False)
+        while self.refills and self.refills[0][0] <= now:
+            full_at, key = heapq.heappop(self.refills)
+            bucket = self.table.get(key)
+            if bucket is not None and bucket.full_at == full_at:
+                del self.table[key]
         return client if len(self.table) < self.capacity else self.OVERFLOW
 
     def _tokens(self, bucket: Bucket, now: float) -> float:

@@ -176,3 +176,23 @@ def test_idle_clients_are_forgotten_once_their_bucket_is_full(monkeypatch):
     clock[0] += 1.0  # one token back: a, b and c are full again
     assert buckets.take("d", clock[0]) == 0
     assert list(buckets.table) == ["d"]
+
+
+def test_a_drained_bucket_used_long_ago_does_not_shield_full_ones_behind_it():
+    """Buckets go in the order they fill up, not in the order they were last used."""
+    buckets = Buckets(per_minute=60, capacity=3)
+    for _ in range(60):
+        buckets.take("drained", 0.0)  # empty until a minute on
+    assert buckets.take("b", 0.5) == buckets.take("c", 0.5) == 0  # full again at 1.5 s
+    assert buckets.take("d", 2.0) == 0
+    assert set(buckets.table) == {"drained", "d"}  # b and c went; d has a bucket of its own
+    assert buckets.table["drained"].tokens == 0  # and the drained client is not forgotten
+
+
+def test_the_table_and_its_refill_times_stay_bounded_under_a_steady_stream():
+    buckets = Buckets(per_minute=60, capacity=100)
+    for i in range(20_000):  # one client returning again and again, and new ones arriving
+        buckets.take("regular", i * 0.01)
+        buckets.take(f"client {i}", i * 0.01)
+    assert len(buckets.table) <= 100 + 1
+    assert len(buckets.refills) <= 2 * len(buckets.table) + 64
