@@ -171,7 +171,7 @@ def bucket_key(address: str) -> str:
     """One bucket per IPv4 address, and per IPv6 /64: a single home or host is given a
     whole /64, so keying on full IPv6 addresses would give one client countless buckets."""
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(_without_port(address))
     except ValueError:
         return address[:64]  # not an address (a misconfigured proxy): still one bounded key
     if ip.version == 4:
@@ -179,6 +179,16 @@ def bucket_key(address: str) -> str:
     if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
         return str(ip.ipv4_mapped)
     return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+def _without_port(address: str) -> str:
+    """Some proxies write the client's port too (203.0.113.7:51234, [2001:db8::1]:443): one
+    client must not get one bucket per connection. A bare IPv6 address has several colons."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    if address.count(":") == 1:
+        return address.split(":", 1)[0]
+    return address
 
 
 @dataclass(slots=True)

@@ -196,3 +196,17 @@ def test_the_table_and_its_refill_times_stay_bounded_under_a_steady_stream():
         buckets.take(f"client {i}", i * 0.01)
     assert len(buckets.table) <= 100 + 1
     assert len(buckets.refills) <= 2 * len(buckets.table) + 64
+
+
+@pytest.mark.parametrize("entry,key", [
+    ("203.0.113.7:51234", "203.0.113.7"), ("[2001:db8::1]:443", "2001:db8::/64"),
+    ("[2001:db8::1]", "2001:db8::/64"), ("2001:db8::1", "2001:db8::/64"), ("[::ffff:203.0.113.7]:80", "203.0.113.7"),
+])
+def test_a_forwarded_address_with_a_port_counts_as_the_address(entry, key):
+    assert bucket_key(entry) == key
+
+
+def test_a_client_behind_a_proxy_that_writes_ports_gets_one_bucket_not_one_per_port():
+    middleware = behind(hops=1, on_fly=False)
+    requests = [post_from(PROXY, HTTP_X_FORWARDED_FOR=f"{REAL}:{port}") for port in (51234, 51235, 51236)]
+    assert refused(middleware, requests) == 2
