@@ -147,15 +147,18 @@ class Proxies:
 
 
 def client_address(meta: Mapping[str, str], proxies: Proxies) -> str:
-    """The address the outermost trusted proxy saw the request come from: never a value
-    the client wrote itself.
+    """The address the outermost trusted proxy saw the request come from.
 
     Every proxy appends the address it got the request from to X-Forwarded-For, so of N
     trusted proxies the outermost wrote the N-th entry from the right, and everything left
     of it is the client's own writing. Fly's proxy appends the app's own address after
-    that, and sets Fly-Client-IP itself, replacing any the client sent. A request that
-    passed fewer proxies than that (it reached the app some other way) is keyed on its
-    connection's own address.
+    that, and sets Fly-Client-IP itself, replacing any the client sent. A header with
+    fewer than N entries gives the connection's own address.
+
+    Nothing here can tell a proxy's entries from a client's: the N-th entry is believed
+    whoever sent the request. So with N >= 1 a client that reaches the app directly, not
+    through those proxies, writes that entry itself and picks its own bucket. N must match
+    the real deployment (TRUSTED_PROXY_HOPS), and the app must be reachable only through them.
     """
     direct = meta.get("REMOTE_ADDR", "")
     if proxies.hops == 0:

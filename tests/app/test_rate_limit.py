@@ -210,3 +210,11 @@ def test_a_client_behind_a_proxy_that_writes_ports_gets_one_bucket_not_one_per_p
     middleware = behind(hops=1, on_fly=False)
     requests = [post_from(PROXY, HTTP_X_FORWARDED_FOR=f"{REAL}:{port}") for port in (51234, 51235, 51236)]
     assert refused(middleware, requests) == 2
+
+
+def test_with_trusted_hops_a_client_reaching_the_app_directly_picks_its_own_address():
+    """What the docstring and README warn of: TRUSTED_PROXY_HOPS must match the deployment."""
+    proxies = Proxies(hops=1, on_fly=False)
+    direct = {"REMOTE_ADDR": "192.0.2.9", "HTTP_X_FORWARDED_FOR": "198.51.100.1"}  # no proxy wrote this
+    assert client_address(direct, proxies) == "198.51.100.1"
+    assert client_address({"REMOTE_ADDR": "192.0.2.9"}, proxies) == "192.0.2.9"
