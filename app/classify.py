@@ -64,9 +64,12 @@ class Row:
     error: str = ""
 
     def jsonable(self) -> dict:
+        answer = {"path": self.path}
+        if self.label:  # classified, even if writing its copy or heatmap failed
+            answer.update(label=self.label, confidence=self.confidence, scores=self.scores)
         if self.error_code:
-            return {"path": self.path, "error": {"code": self.error_code, "message": self.error}}
-        return {"path": self.path, "label": self.label, "confidence": self.confidence, "scores": self.scores}
+            answer["error"] = {"code": self.error_code, "message": self.error}
+        return answer
 
 
 @dataclass(frozen=True)
@@ -203,10 +206,35 @@ def _too_large(max_bytes: int) -> ImageError:
 def _row(job: Job, entry: dict) -> Row:
     if "error" in entry:
         return Row(job.shown, error_code=entry["error"]["code"], error=entry["error"]["message"])
+    row = Row(job.shown, entry["label"], entry["confidence"], entry["scores"])
     if job.heatmap is not None:
-        job.heatmap.parent.mkdir(parents=True, exist_ok=True)
-        job.heatmap.write_bytes(base64.b64decode(entry["heatmap"]["image"].split(",", 1)[1]))
-    return Row(job.shown, entry["label"], entry["confidence"], entry["scores"])
+        try:
+            job.heatmap.parent.mkdir(parents=True, exist_ok=True)
+            job.heatmap.write_bytes(base64.b64decode(entry["heatmap"]["image"].split(",", 1)[1]))
+        except OSError as error:  # disk full, a file where a folder should be: the photo keeps its label
+            _remove(job.heatmap)  # no half-written heatmap left behind
+            _failed(row, "heatmap_failed", f"The heatmap {job.heatmap} could not be written: {_reason(error)}.")
+    return row
+
+
+def _failed(row: Row, code: str, message: str) -> None:
+    """A classified photo whose output could not be written: its row says so, and so does stderr."""
+    if row.error_code:  # its heatmap failed already: the row keeps both reasons
+        row.error = f"{row.error} {message}"
+    else:
+        row.error_code, row.error = code, message
+    print(f"app.classify: {row.path}: {message}", file=sys.stderr)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # it never was a file of ours
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def _class_names() -> list[str]:
@@ -273,21 +301,39 @@ class Runner:
 # --- what is done with each row ----------------------------------------------------------
 
 def copy_into(row: Row, source: Path, folder: Path) -> Path | None:
-    """A copy of the photo in folder/label/, under a free name; the original is only read."""
-    if row.error_code:
+    """A copy of the photo in folder/label/, under a free name; the original is only read.
+    A copy that fails (the photo vanished, the disk is full) is removed, and the row says so."""
+    if not row.label:  # not classified
         return None
-    target_folder = folder / row.label
+    try:
+        return _copy(source, folder / row.label)
+    except OSError as error:
+        _failed(row, "copy_failed", f"The copy into {folder / row.label} failed: {_reason(error)}.")
+        return None
+
+
+def _copy(source: Path, target_folder: Path) -> Path:
     target_folder.mkdir(parents=True, exist_ok=True)
     wanted, n = target_folder / source.name, 1
-    while True:
-        target = wanted if n == 1 else wanted.with_name(f"{wanted.stem}-{n}{wanted.suffix}")
+    with open(source, "rb") as original:
+        while True:
+            target = wanted if n == 1 else wanted.with_name(f"{wanted.stem}-{n}{wanted.suffix}")
+            try:
+                copy = open(target, "xb")  # x: never overwrite
+                break
+            except FileExistsError:
+                n += 1
         try:
-            with open(source, "rb") as original, open(target, "xb") as copy:  # x: never overwrite
+            with copy:
                 shutil.copyfileobj(original, copy)
-            shutil.copystat(source, target)  # the photo's own dates travel with it
-            return target
-        except FileExistsError:
-            n += 1
+        except BaseException:
+            _remove(target)  # no half-written copy left behind
+            raise
+    try:
+        shutil.copystat(source, target)  # the photo's own dates travel with it, where allowed
+    except OSError:
+        pass  # some file systems refuse them (EPERM): the copy itself stands
+    return target
 
 
 class Writer:
@@ -384,9 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         writer = Writer(stream, "jsonl" if args.jsonl else "csv", runner.class_names)
         for job, row in zip(jobs, runner.rows(jobs)):
-            writer.write(row)
             if args.sort_into:
-                copy_into(row, job.path, args.sort_into)
+                copy_into(row, job.path, args.sort_into)  # before writing: a failed copy is in its row
+            writer.write(row)
             labels[row.label or "error"] += 1
             progress.step()
     finally:

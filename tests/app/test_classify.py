@@ -234,3 +234,43 @@ def test_a_folder_and_a_link_to_it_give_its_photos_once(tmp_path):
     (tmp_path / "c").symlink_to(tmp_path / "a", target_is_directory=True)
     run(tmp_path, "--csv", tmp_path / "labels.csv")
     assert [r["path"] for r in read_csv(tmp_path / "labels.csv")] == [str(tmp_path / "a" / "x.jpg")]
+
+
+def test_a_copy_or_heatmap_that_cannot_be_written_is_a_row_not_a_traceback(folder, tmp_path, capsys):
+    sorted_dir, maps = tmp_path / "sorted", tmp_path / "maps"
+    sorted_dir.mkdir()
+    (sorted_dir / "cat").write_text("a file where the cat folder should be")
+    maps.mkdir()
+    (maps / "holiday").write_text("a file where a heatmap folder should be")
+    assert run(folder, "--sort-into", sorted_dir, "--heatmaps", maps, "--jsonl", tmp_path / "out.jsonl") == 0
+    rows = {os.path.relpath(r["path"], folder): r for r in map(json.loads, (tmp_path / "out.jsonl").open())}
+    assert rows["cat.1.jpg"]["label"] == "cat" and rows["cat.1.jpg"]["error"]["code"] == "copy_failed"
+    assert rows["holiday/dog.1.jpg"]["label"] == "dog" and rows["holiday/dog.1.jpg"]["error"]["code"] == "heatmap_failed"
+    assert rows["holiday/day 2/car.1.jpg"]["error"]["code"] == "heatmap_failed"  # under holiday/ too
+    assert (sorted_dir / "other" / "car.1.jpg").is_file() and (maps / "cat.1.jpg.heatmap.jpg").is_file()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"app.classify: {folder / 'cat.1.jpg'}: The copy into" in err
+
+
+def test_a_copy_cut_short_is_removed_and_refused_dates_do_not_stop_it(folder, tmp_path, monkeypatch):
+    def disk_full(source, target):
+        target.write(source.read(100))
+        raise OSError(28, "No space left on device")
+
+    def refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(classify.shutil, "copystat", refused)
+    row = classify.Row("cat.1.jpg", "cat", 1.0, {"cat": 1.0})
+    kept = classify.copy_into(row, folder / "cat.1.jpg", tmp_path / "sorted")
+    assert kept.read_bytes() == (folder / "cat.1.jpg").read_bytes() and not row.error_code
+    monkeypatch.setattr(classify.shutil, "copyfileobj", disk_full)
+    assert classify.copy_into(row, folder / "cat.1.jpg", tmp_path / "sorted") is None
+    assert row.error_code == "copy_failed" and "No space left on device" in row.error
+    assert sorted(p.name for p in (tmp_path / "sorted" / "cat").iterdir()) == ["cat.1.jpg"]  # no half copy
+
+
+def test_a_photo_that_vanished_before_its_copy_gets_a_row(folder, tmp_path):
+    row = classify.Row("gone.jpg", "cat", 1.0, {"cat": 1.0})
+    assert classify.copy_into(row, folder / "gone.jpg", tmp_path / "sorted") is None
+    assert row.error_code == "copy_failed" and "No such file" in row.error
