@@ -94,6 +94,8 @@ def image_dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
             return _webp_dimensions(data)
         if fmt == "jpeg":
             return _jpeg_dimensions(data)
+        if fmt == "tiff":
+            return _tiff_dimensions(data)
         if fmt in ("heic", "avif"):
             header = _heif_header(data, fmt)
             return None if header is None else (header.width, header.height)
@@ -120,6 +122,25 @@ def _webp_dimensions(data: bytes) -> tuple[int, int] | None:
         return (int.from_bytes(data[26:28], "little") & 0x3FFF,
                 int.from_bytes(data[28:30], "little") & 0x3FFF)
     return None
+
+
+_TIFF_WIDTH, _TIFF_LENGTH = 256, 257  # tags of the first IFD
+_TIFF_SHORT, _TIFF_LONG = 3, 4  # either may hold them
+
+
+def _tiff_dimensions(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth and ImageLength from the first IFD (the first page, the one OpenCV decodes)."""
+    order = "little" if data[:2] == b"II" else "big"
+    ifd = int.from_bytes(data[4:8], order)
+    count = int.from_bytes(data[ifd:ifd + 2], order)
+    found = {}
+    for entry in range(ifd + 2, min(ifd + 2 + 12 * count, len(data) - 11), 12):
+        tag, kind = int.from_bytes(data[entry:entry + 2], order), int.from_bytes(data[entry + 2:entry + 4], order)
+        if tag in (_TIFF_WIDTH, _TIFF_LENGTH) and kind in (_TIFF_SHORT, _TIFF_LONG):
+            found[tag] = int.from_bytes(data[entry + 8:entry + (10 if kind == _TIFF_SHORT else 12)], order)
+    if len(found) < 2:
+        return None
+    return found[_TIFF_WIDTH], found[_TIFF_LENGTH]
 
 
 def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
@@ -184,6 +205,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, at_least: in
         image = None
     if image is None or image.size == 0:
         raise _corrupt(fmt)
+    if size is None:  # a header we could not read: OpenCV's own limit held, ours is applied now
+        check_pixels((image.shape[1], image.shape[0]), fmt, max_pixels)
     return image
 
 

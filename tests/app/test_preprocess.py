@@ -327,3 +327,38 @@ def test_a_heic_overlay_whose_canvas_dwarfs_its_ispe_is_refused_before_libheif(m
     with pytest.raises(ImageError) as error:
         preprocess(bomb, SIZE)
     assert error.value.code == "too_many_pixels" and "64 MP" in error.value.message
+
+
+def tiff_header(width: int, height: int, order: str, kind: int) -> bytes:
+    """A TIFF's header and first IFD: an unrelated tag first, then width and length as SHORT (3) or LONG (4)."""
+    def entry(tag: int, value: int) -> bytes:
+        size = 2 if kind == 3 else 4
+        return (tag.to_bytes(2, order) + kind.to_bytes(2, order) + (1).to_bytes(4, order)
+                + value.to_bytes(size, order) + b"\x00" * (4 - size))
+    start = b"II*\x00" if order == "little" else b"MM\x00*"
+    ifd = (3).to_bytes(2, order) + entry(254, 0) + entry(256, width) + entry(257, height) + b"\x00" * 4
+    return start + (8).to_bytes(4, order) + ifd
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+@pytest.mark.parametrize("kind", [3, 4], ids=["short", "long"])
+def test_tiff_dimensions_come_from_the_first_ifd(order, kind):
+    data = tiff_header(640, 480, order, kind)
+    assert sniff_format(data) == "tiff" and image_dimensions(data, "tiff") == (640, 480)
+
+
+def test_the_pixel_limit_applies_to_tiff_before_decoding(monkeypatch):
+    data = encode(np.zeros((100, 100, 3), np.uint8), ".tiff")  # 10,000 pixels
+    monkeypatch.setattr(cv2, "imdecode", None)  # refused from the header: never decoded
+    with pytest.raises(ImageError) as error:
+        decode_image(data, max_pixels=1000)
+    assert error.value.code == "too_many_pixels"
+
+
+def test_the_pixel_limit_holds_after_decoding_when_the_header_gives_no_size(monkeypatch):
+    from app.inference import preprocess as module
+
+    monkeypatch.setattr(module, "_tiff_dimensions", lambda data: None)  # as for an IFD we cannot read
+    with pytest.raises(ImageError) as error:
+        decode_image(encode(np.zeros((100, 100, 3), np.uint8), ".tiff"), max_pixels=1000)
+    assert error.value.code == "too_many_pixels"
