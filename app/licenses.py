@@ -5,7 +5,8 @@
 Every package requirements-serve.txt names, and everything those require (extras left out),
 as installed in the environment that runs this: run it in one built from requirements-serve.txt
 (.venv or .venv-train), which it checks against the pins. tests/app/test_licenses.py fails
-when the table is stale or when a package's license would bind the image's users (GPL, AGPL).
+when the table is stale, when a package's license would bind the image's users (GPL, AGPL),
+or when a package declares none and is not in LICENSE_READ_BY_HAND.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ REQUIREMENTS = ROOT / "requirements-serve.txt"
 TABLE = ROOT / "docs" / "LICENSES-serving.md"
 # GPL or AGPL in an SPDX id or a classifier; LGPL does not match (no word boundary before its G)
 COPYLEFT = re.compile(r"\bA?GPL|GNU (Affero )?General Public License")
+NOT_DECLARED = "not declared"
+# Packages whose metadata gives no usable license (no License-Expression, no one-line License
+# field, no classifier; some paste the whole text into License): canonical name -> the license
+# their own license file states, read by a person, with a comment saying where. Anything else
+# "not declared" fails the check: an unread license could be the GPL.
+LICENSE_READ_BY_HAND: dict[str, str] = {
+    # "example-package": "BSD-3-Clause",  # site-packages/example_package-1.0.dist-info/LICENSE: the BSD text
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,11 @@ class Package:
     classifiers: tuple[str, ...]  # the "License ::" classifiers, last part only
     required_by: tuple[str, ...]  # empty for what requirements-serve.txt names
     license_files: tuple[str, ...]
+
+
+def fails_check(package: Package) -> bool:
+    """True if the package binds the image's users, or if nothing says what its license is."""
+    return package.license == NOT_DECLARED or binds_users(package)
 
 
 def binds_users(package: Package) -> bool:
@@ -93,8 +107,10 @@ def _package(distribution: metadata.Distribution, required_by: list[str]) -> Pac
     field = (fields.get("License") or "").strip()
     short_field = field if field and "\n" not in field and len(field) <= 80 and field != "UNKNOWN" else ""
     files = tuple(sorted(str(f) for f in distribution.files or [] if _is_license_file(Path(str(f)))))
+    declared = fields.get("License-Expression") or short_field or "; ".join(classifiers)
+    by_hand = LICENSE_READ_BY_HAND.get(canonicalize_name(fields["Name"]))
     return Package(name=fields["Name"], version=distribution.version,
-                   license=fields.get("License-Expression") or short_field or "; ".join(classifiers) or "not declared",
+                   license=declared or (f"{by_hand} (read from its license file)" if by_hand else NOT_DECLARED),
                    classifiers=classifiers, required_by=tuple(sorted(set(required_by), key=str.lower)),
                    license_files=files)
 
@@ -139,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.licenses: {error}", file=sys.stderr)
         return 1
     options.output.write_text(table(packages))
-    binding = [p.name for p in packages if binds_users(p)]
-    print(f"{options.output}: {len(packages)} packages" + (f"; GPL/AGPL only: {', '.join(binding)}" if binding else ""))
+    failing = [f"{p.name} ({p.license})" for p in packages if fails_check(p)]
+    print(f"{options.output}: {len(packages)} packages"
+          + (f"; GPL/AGPL only or not declared: {', '.join(failing)}" if failing else ""))
     return 0
 
 

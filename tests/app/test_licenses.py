@@ -7,14 +7,44 @@ from pathlib import Path
 
 import pytest
 
-from app.licenses import TABLE, Package, binds_users, main, serving_packages, table
+from app import licenses
+from app.licenses import TABLE, Package, binds_users, fails_check, main, serving_packages, table
 from tests.conftest import ROOT
 
 
-def test_no_serving_package_comes_only_under_the_gpl_or_agpl():
+def test_no_serving_package_comes_only_under_the_gpl_or_agpl_or_without_a_license():
     packages = serving_packages()
     assert {"django", "onnxruntime", "gunicorn"} <= {p.name.lower() for p in packages}
-    assert [f"{p.name}: {p.license} {p.classifiers}" for p in packages if binds_users(p)] == []
+    assert [f"{p.name}: {p.license} {p.classifiers}" for p in packages if fails_check(p)] == []
+
+
+def installed(tmp_path: Path, license_field: str) -> Package:
+    """The Package read from an installed distribution whose License field is this, with no classifier."""
+    from importlib import metadata
+
+    info = tmp_path / "example_package-1.0.dist-info"
+    info.mkdir(parents=True)
+    folded = license_field.replace("\n", "\n        ")  # continuation lines, as wheels write a long field
+    info.joinpath("METADATA").write_text(f"Metadata-Version: 2.1\nName: example-package\nVersion: 1.0\n"
+                                         f"License: {folded}\n\n")
+    return licenses._package(metadata.PathDistribution(info), [])
+
+
+FULL_TEXT = "Copyright (c) 2020 Someone\n\nThis program is free software: you can redistribute it..."
+
+
+def test_a_license_field_holding_a_whole_text_is_not_declared_and_fails(tmp_path: Path):
+    package = installed(tmp_path, FULL_TEXT)
+    assert package.license == "not declared" and not binds_users(package)
+    assert fails_check(package)
+
+
+def test_a_package_read_by_hand_passes_with_the_license_stated(tmp_path: Path, monkeypatch):
+    monkeypatch.setitem(licenses.LICENSE_READ_BY_HAND, "example-package", "MIT")
+    package = installed(tmp_path, FULL_TEXT)
+    assert package.license == "MIT (read from its license file)" and not fails_check(package)
+    monkeypatch.setitem(licenses.LICENSE_READ_BY_HAND, "example-package", "GPL-3.0-only")
+    assert fails_check(installed(tmp_path / "again", FULL_TEXT))
 
 
 def test_dependencies_are_followed_and_extras_and_training_packages_left_out():
