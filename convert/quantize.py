@@ -29,6 +29,7 @@ from app.inference.contract import Contract
 from app.inference.model import INPUT_NAME, Classifier
 from app.inference.variant import int8_path_for
 from convert.equivalence import compare
+from convert.half_precision import widen
 from training.metrics import summarise
 from app.inference.preprocess import preprocess
 
@@ -70,8 +71,12 @@ def head_nodes(model: onnx.ModelProto) -> list[str]:
 
 def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     """Write the int8 model; its contract is updated later with its own test metrics."""
-    prepared = output.with_suffix(".prep.onnx")
-    quant_pre_process(str(model_path), str(prepared), skip_symbolic_shape=True)  # shapes are static
+    prepared, widened = output.with_suffix(".prep.onnx"), output.with_suffix(".float32.onnx")
+    full = onnx.load(str(model_path))
+    widen(full)  # quantization reads float32 initializers, not a half-precision branch's casts
+    onnx.save(full, str(widened))
+    quant_pre_process(str(widened), str(prepared), skip_symbolic_shape=True)  # shapes are static
+    widened.unlink()
     quantize_static(str(prepared), str(output), _Photos(calibration), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     nodes_to_exclude=head_nodes(onnx.load(str(prepared))))
