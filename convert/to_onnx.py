@@ -106,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = ", ".join(f"{name} {d:.2e}" for name, d in differences.items())
     print(f"{'wrote' if ok else 'did not write'} {output} ({size_mb:.1f} MB); parity on {len(images)} test photos, "
           f"max |keras - onnx| (relative to the output's scale): {shown} ({'OK' if ok else 'FAILED'}, "
-          f"tolerance {PARITY_TOLERANCE:g}, {HALF_PRECISION_TOLERANCE[PROBABILITIES]:g} downstream of "
-          "a half-precision ImageNet branch)")
+          "tolerances " + ", ".join(f"{name} {t:g}" for name, t in tolerances.items()) + ")")
     parity_report(Path(args.run_dir), output).write_text(json.dumps(
         {"images": len(images), "max_probability_difference": differences[PROBABILITIES],
          "max_output_differences": differences, "onnx_megabytes": round(size_mb, 2)}))

@@ -23,8 +23,15 @@ def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
     parity = json.loads((tmp_path / "run" / "model.parity.json").read_text())
     assert parity["images"] > 0
     assert set(parity["max_output_differences"]) == {"probabilities", "class_map", "imagenet_probabilities"}
-    assert max(parity["max_output_differences"].values()) < 1e-4  # every output, the extra one too
+    differences = parity["max_output_differences"]
+    assert differences["class_map"] < 1e-4  # the head's path is float32 throughout
+    # the ImageNet branch is stored at half precision (convert/half_precision.py): what it feeds moves a little
+    assert differences["probabilities"] < 1e-3 and differences["imagenet_probabilities"] < 1e-3
 
+    import onnx
+
+    halves = [i for i in onnx.load(str(onnx_path)).graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
+    assert halves  # the ImageNet classifier's kernel at least
     classifier = Classifier(onnx_path)
     assert classifier.class_names == ["cat", "dog", "other"]
     assert classifier.input_size == 64
