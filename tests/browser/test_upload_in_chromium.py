@@ -30,14 +30,21 @@ AXE = ROOT / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # make 
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory):
-    """gunicorn on loopback, configured as `make serve` configures it."""
+def server_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of the test's server: `make serve`'s defaults on a free loopback port,
+    with a database of its own so that reruns and the checkout's var/ never meet."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    static_root = tmp_path_factory.mktemp("static")
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "STATIC_ROOT": str(static_root),
-           "WEB_CONCURRENCY": "1", "ALLOWED_HOSTS": "127.0.0.1"}
+    return {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1",
+            "ALLOWED_HOSTS": "127.0.0.1", "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+            "DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+
+
+@pytest.fixture(scope="module")
+def server_url(server_env):
+    """gunicorn on loopback, configured as `make serve` configures it."""
+    env, port = server_env, server_env["PORT"]
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     gunicorn = Path(sys.executable).parent / "gunicorn"
     server = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py"], cwd=ROOT, env=env,
@@ -283,7 +290,18 @@ def send_feedback(browser, card, choice: str, keep_photo: bool) -> str:
     return thanks.text
 
 
-def test_flagging_answers_with_and_without_the_photo_and_reviewing_them_in_the_admin(browser, server_url):
+def admin_rows(driver, arrived, timeout: float = 30) -> list:
+    """The rows of the admin's change list once the browser has reached the page `arrived` accepts."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        lambda d: arrived(d.current_url) and d.find_elements(By.CSS_SELECTOR, "#result_list"),
+        message=f"the admin's change list never appeared (at {driver.current_url})")
+    return driver.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+
+
+def test_flagging_answers_with_and_without_the_photo_and_reviewing_them_in_the_admin(browser, server_url, server_env):
     from selenium.webdriver.common.by import By
 
     browser.get(server_url + "/")
@@ -310,12 +328,12 @@ def test_flagging_answers_with_and_without_the_photo_and_reviewing_them_in_the_a
 
     subprocess.run([sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", REVIEWER,
                     "--email", "reviewer@example.com"], cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "DJANGO_SUPERUSER_PASSWORD": PASSWORD})  # as README's first account
+                   env={**server_env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD})  # as README's first account
     browser.get(server_url + "/admin/feedback/feedback/")
     assert "/admin/login/" in browser.current_url  # nothing without logging in
     browser.find_element(By.ID, "id_username").send_keys(REVIEWER)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD + "\n")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    rows = admin_rows(browser, lambda url: "/admin/login/" not in url)  # the submit navigates: wait for the list
     assert len(rows) >= 2
     kept, bare = rows[0], rows[1]  # newest first
     assert [c.text for c in kept.find_elements(By.CSS_SELECTOR, ".field-predicted, .field-correct")] == ["dog", "other"]
@@ -326,7 +344,7 @@ def test_flagging_answers_with_and_without_the_photo_and_reviewing_them_in_the_a
     browser.save_screenshot(str(ARTIFACTS / "browser-admin.png"))
     browser.find_element(By.CSS_SELECTOR, "#changelist-filter a[href*='correct__exact=other']").click()
     filtered = [r.find_element(By.CSS_SELECTOR, ".field-correct").text
-                for r in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")]
+                for r in admin_rows(browser, lambda url: "correct__exact=other" in url)]
     assert filtered and set(filtered) == {"other"}
     browser.delete_all_cookies()
 
