@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import platform
 import time
@@ -167,8 +168,11 @@ def fit_on_augmented_batches(classifier: keras.Model, data: CachedData, config: 
     train_images, train_labels = data.subset("train")
     val_images, val_labels = data.subset("val")
     steps = config.steps_per_epoch or len(train_labels) // config.batch_size
-    learning_rate = keras.optimizers.schedules.CosineDecay(
-        config.scratch_learning_rate if scratch else config.finetune_learning_rate, decay_steps=epochs * steps)
+    peak = config.scratch_learning_rate if scratch else config.finetune_learning_rate
+    budget = _TimeBudget(config.time_budget_minutes * 60, peak, epochs * steps) if config.time_budget_minutes else None
+    # With a time budget the cosine runs over the budget, not the steps, so whatever the
+    # machine's speed the run ends annealed instead of stopped halfway down the schedule.
+    learning_rate = peak if budget else keras.optimizers.schedules.CosineDecay(peak, decay_steps=epochs * steps)
     classifier.compile(keras.optimizers.Adam(learning_rate),
                        keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
                        metrics=["accuracy"])
@@ -177,8 +181,8 @@ def fit_on_augmented_batches(classifier: keras.Model, data: CachedData, config: 
         keras.callbacks.ModelCheckpoint(run_dir / "checkpoint.weights.h5", save_weights_only=True),
         keras.callbacks.CSVLogger(run_dir / "history.csv", append=True),
     ]
-    if config.time_budget_minutes:
-        callbacks.append(_TimeBudget(config.time_budget_minutes * 60))
+    if budget:
+        callbacks.append(budget)
     classifier.fit(
         augmented_batches(train_images, train_labels, config),
         steps_per_epoch=steps, epochs=epochs, verbose=2, callbacks=callbacks,
@@ -221,14 +225,31 @@ def augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainConfi
 
 
 class _TimeBudget(keras.callbacks.Callback):
-    def __init__(self, seconds: float):
+    """Cosine decay of the learning rate over whichever runs out first, the wall-clock budget
+    or the steps, and a stop when the time is up. A resumed run starts a new budget."""
+
+    def __init__(self, seconds: float, peak_learning_rate: float, total_steps: int):
         super().__init__()
-        self.deadline = time.time() + seconds
+        self.seconds, self.peak, self.total_steps = seconds, peak_learning_rate, total_steps
+        self.start, self.step = time.time(), 0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.time()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate = budget_cosine(
+            self.peak, (time.time() - self.start) / self.seconds, self.step / self.total_steps)
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.time() > self.deadline:
+        self.step += 1
+        if time.time() - self.start > self.seconds:
             log.info("time budget reached; stopping")
             self.model.stop_training = True
+
+
+def budget_cosine(peak: float, time_used: float, steps_used: float) -> float:
+    """The cosine schedule at the larger of the fractions used of the time and of the steps."""
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, max(time_used, steps_used))))
 
 
 # --- stage 3: fusion with ImageNet, on the held-out photos ------------------------

@@ -1,0 +1,53 @@
+"""The time budget of training from scratch: the learning rate anneals over whichever of the
+time and the steps runs out first, and training stops when the time is up."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from training.train import _TimeBudget, budget_cosine
+
+
+def test_the_schedule_starts_at_the_peak_and_ends_at_zero_on_the_faster_clock():
+    assert budget_cosine(1e-3, 0.0, 0.0) == pytest.approx(1e-3)
+    assert budget_cosine(1e-3, 0.5, 0.0) == pytest.approx(5e-4)
+    assert budget_cosine(1e-3, 0.0, 0.5) == pytest.approx(5e-4)  # the steps ran out faster than the time
+    assert budget_cosine(1e-3, 0.25, 0.75) == budget_cosine(1e-3, 0.75, 0.25)
+    assert budget_cosine(1e-3, 1.0, 0.2) == pytest.approx(0.0, abs=1e-12)
+    assert budget_cosine(1e-3, 3.0, 0.2) == pytest.approx(0.0, abs=1e-12)  # over the budget: stays at zero
+
+
+class _Rates(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen: list[float] = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+def _fit(budget: _TimeBudget, steps: int) -> tuple[_Rates, keras.callbacks.History]:
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(budget.peak), "mse")
+    rates = _Rates()
+    x, y = np.ones((steps * 2, 4), np.float32), np.zeros((steps * 2, 1), np.float32)
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[budget, rates], shuffle=False)
+    return rates, history
+
+
+def test_with_time_to_spare_the_rate_follows_the_steps_down_to_almost_nothing():
+    steps = 10
+    rates, _ = _fit(_TimeBudget(3600, 1e-2, total_steps=steps), steps)
+    assert len(rates.seen) == steps
+    assert rates.seen[0] == pytest.approx(1e-2)
+    assert all(later < earlier for earlier, later in zip(rates.seen, rates.seen[1:]))
+    assert rates.seen[-1] == pytest.approx(1e-2 * 0.5 * (1 + math.cos(math.pi * 0.9)), rel=1e-5)
+
+
+def test_when_the_time_is_up_training_stops_after_the_batch_it_is_in():
+    rates, _ = _fit(_TimeBudget(1e-9, 1e-2, total_steps=50), 50)
+    assert len(rates.seen) == 1
