@@ -15,7 +15,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-CLASS_NAMES = ("cat", "dog", "other")
+from app.inference.decision import CLASS_NAMES
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 SPLITS = ("train", "val", "test")
 

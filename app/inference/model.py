@@ -17,6 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.inference.contract import Contract
+from app.inference.decision import decide
 from app.inference.variant import Variant, choose
 
 log = logging.getLogger("app")
@@ -63,7 +64,7 @@ class Classifier:
 
     def _prediction(self, probabilities: np.ndarray, class_map: np.ndarray,
                     imagenet: np.ndarray | None) -> Prediction:
-        best = int(np.argmax(probabilities))
+        best = int(decide(probabilities))
         evidence = class_map[:, :, best]
         spread = float(evidence.max() - evidence.min())
         normalised = (evidence - evidence.min()) / spread if spread > 1e-6 else np.zeros_like(evidence)
