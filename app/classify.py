@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app.env import env_choice, env_int, env_str
+from app.inference.answer import PhotoAnswer
 from app.inference.model import ModelLoadError
 from app.inference.preprocess import DEFAULT_MAX_PIXELS, ImageError, sniff_format, unsupported_format
 from app.inference.variant import CHOICES as VARIANT_CHOICES
@@ -161,7 +162,7 @@ def classify_jobs(jobs: list[Job]) -> list[Row]:
     files = [_OnDisk(job.path, settings.max_bytes) for job in jobs]
     want_heatmaps = any(job.heatmap for job in jobs)
     answer = classify(files, classifier, settings.max_pixels, heatmaps=want_heatmaps)
-    return [_row(job, entry) for job, entry in zip(jobs, answer["predictions"])]
+    return [_row(job, entry) for job, entry in zip(jobs, answer.predictions)]
 
 
 class _OnDisk:
@@ -203,14 +204,14 @@ def _too_large(max_bytes: int) -> ImageError:
     return ImageError("file_too_large", f"The file is over {max_bytes:,} bytes (MAX_UPLOAD_BYTES).")
 
 
-def _row(job: Job, entry: dict) -> Row:
-    if "error" in entry:
-        return Row(job.shown, error_code=entry["error"]["code"], error=entry["error"]["message"])
-    row = Row(job.shown, entry["label"], entry["confidence"], entry["scores"])
+def _row(job: Job, entry: PhotoAnswer) -> Row:
+    if entry.error is not None:
+        return Row(job.shown, error_code=entry.error.code, error=entry.error.message)
+    row = Row(job.shown, entry.label, entry.confidence, entry.scores)
     if job.heatmap is not None:
         try:
             job.heatmap.parent.mkdir(parents=True, exist_ok=True)
-            job.heatmap.write_bytes(base64.b64decode(entry["heatmap"]["image"].split(",", 1)[1]))
+            job.heatmap.write_bytes(base64.b64decode(entry.heatmap.image.split(",", 1)[1]))
         except OSError as error:  # disk full, a file where a folder should be: the photo keeps its label
             _remove(job.heatmap)  # no half-written heatmap left behind
             _failed(row, "heatmap_failed", f"The heatmap {job.heatmap} could not be written: {_reason(error)}.")

@@ -17,6 +17,8 @@ import os
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
 
+from app.inference.answer import Answer
+
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUESTS = Counter("catsdogs_requests", "HTTP requests answered, by endpoint and status", ["endpoint", "status"])
@@ -34,20 +36,21 @@ def record_request(endpoint: str, status: int) -> None:
     REQUESTS.labels(endpoint=endpoint, status=str(status)).inc()
 
 
-def record_answer(answer: dict) -> None:
+def record_answer(answer: Answer) -> None:
     """Count one answer of app.inference.service.classify: labels, file errors, time per photo."""
     classified = 0
-    for entry in answer["predictions"]:
-        if "label" in entry:
-            PREDICTIONS.labels(label=entry["label"]).inc()
+    for entry in answer.predictions:
+        if entry.label is not None:
+            PREDICTIONS.labels(label=entry.label).inc()
             classified += 1
-        elif "error" in entry:
-            FILE_ERRORS.labels(code=entry["error"]["code"]).inc()
+        elif entry.error is not None:
+            FILE_ERRORS.labels(code=entry.error.code).inc()
     if classified:
-        for stage in ("preprocess", "inference", "total"):
-            share = answer["timing_ms"][stage] / 1000 / classified
+        timing = answer.timing_ms
+        for stage, ms in (("preprocess", timing.preprocess), ("inference", timing.inference),
+                          ("total", timing.total)):
             for _ in range(classified):
-                PHOTO_SECONDS.labels(stage=stage).observe(share)
+                PHOTO_SECONDS.labels(stage=stage).observe(ms / 1000 / classified)
 
 
 def record_feedback(predicted: str, correct: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from app.inference.answer import ImageNetKind
 from app.inference.contract import Contract
 from app.inference.decision import decide
 from app.inference.variant import Variant, choose
@@ -31,7 +32,7 @@ class Prediction:
     confidence: float
     scores: dict[str, float]
     class_map: np.ndarray  # (h, w) float32 in [0, 1]: where the evidence for `label` was
-    nearest_imagenet_kind: dict | None = None  # for "other": ImageNet's likeliest kind that is no cat or dog
+    nearest_imagenet_kind: ImageNetKind | None = None  # for "other": ImageNet's likeliest kind that is no cat or dog
 
 
 class Classifier:
@@ -89,12 +90,12 @@ class Classifier:
             kinds[first:last + 1] = None
         return kinds
 
-    def _nearest_imagenet_kind(self, imagenet: np.ndarray) -> dict:
+    def _nearest_imagenet_kind(self, imagenet: np.ndarray) -> ImageNetKind:
         """ImageNet's likeliest kind among those that are no cat or dog, and its probability
         (ImageNet's own, not calibrated on our photos). ImageNet has no "person": a photo of
         people gets what they wear or hold (suit, jersey, neck brace)."""
         best = int(np.argmax(np.where(self._not_pets, imagenet, -1.0)))
-        return {"name": self._kinds[best], "probability": float(imagenet[best])}
+        return ImageNetKind(name=str(self._kinds[best]), probability=float(imagenet[best]))
 
     def describe(self) -> dict:
         """Public metadata: name, version, classes, input, metrics, and the variant running."""

@@ -1,9 +1,13 @@
-"""Every API error has the same JSON shape: {"error": {"code": ..., "message": ...}}."""
+"""Every API error has the same JSON shape, a Refusal of app/inference/answer.py:
+{"error": {"code": ..., "message": ...}}."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+
+from app.inference.answer import Error, Refusal
+from app.json_dataclasses import as_json
 
 
 class RequestError(Exception):
@@ -13,12 +17,12 @@ class RequestError(Exception):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
-    def payload(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message}}
+    def refusal(self) -> Refusal:
+        return Refusal(Error(self.code, self.message))
 
 
 def json_error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    response = JsonResponse(as_json(Refusal(Error(code, message))), status=status)
     for name, value in headers.items():
         response[name.replace("_", "-").title()] = value
     return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hmac
 from collections import Counter
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
@@ -17,9 +18,11 @@ from django.views.decorators.http import require_POST, require_safe
 
 from app import monitoring
 from app.feedback import service as feedback
+from app.inference.answer import Answer, Refusal
 from app.inference.model import Classifier, get_classifier
 from app.inference.preprocess import FORMAT_NAMES
 from app.inference.service import Upload, classify
+from app.json_dataclasses import as_json
 from app.web.errors import RequestError, json_error
 from app.web.openapi import openapi_document
 
@@ -79,19 +82,18 @@ def _files(request: HttpRequest, at_most: int) -> list[Upload]:
     return [Upload(f.name, f.read()) for f in files]
 
 
-def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, dict]:
+def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, Answer | Refusal]:
     """(HTTP status, answer) for a prediction request; the page and the API both use it."""
     try:
         uploads = _uploads(request)
     except RequestError as error:
-        return error.status, error.payload()
+        return error.status, error.refusal()
     answer = classify(uploads, classifier(), settings.MAX_IMAGE_PIXELS, heatmaps=heatmaps)
-    request.label_counts = dict(Counter(p["label"] for p in answer["predictions"] if "label" in p))  # for the log
+    request.label_counts = dict(Counter(p.label for p in answer.predictions if p.label))  # for the log
     monitoring.record_answer(answer)
-    failures = [p["error"] for p in answer["predictions"] if "error" in p]
-    if len(failures) == len(answer["predictions"]):  # nothing could be classified
-        answer["error"] = failures[0]
-        return _STATUS_BY_IMAGE_ERROR.get(failures[0]["code"], 400), answer
+    failures = [p.error for p in answer.predictions if p.error]
+    if len(failures) == len(answer.predictions):  # nothing could be classified
+        return _STATUS_BY_IMAGE_ERROR.get(failures[0].code, 400), replace(answer, error=failures[0])
     return 200, answer
 
 
@@ -136,7 +138,7 @@ def api_predict(request: HttpRequest) -> JsonResponse:
         return json_error(405, "method_not_allowed", "Use POST with multipart/form-data.", allow="POST")
     heatmaps = request.GET.get("heatmap", "") in ("1", "true")
     status, answer = _predict(request, heatmaps)
-    return JsonResponse(answer, status=status)
+    return JsonResponse(as_json(answer), status=status)
 
 
 @require_safe  # GET, and HEAD for uptime monitors that probe with it

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
+from app.inference.answer import ImageNetKind
 from app.inference.preprocess import decode_image
 from tests import images
 from tests.conftest import (CAT_PHOTOS, DOG_PHOTOS, EVERYDAY_PHOTOS, OTHER_PHOTOS, encode, photo, png_header,
@@ -59,7 +60,7 @@ def test_nearest_imagenet_kind_never_names_a_cat_or_a_dog():
     served = classifier()
     imagenet = np.full(1000, 0.0001, np.float32)
     imagenet[281], imagenet[207], imagenet[287] = 0.6, 0.3, 0.05  # tabby cat, golden retriever, lynx
-    assert served._nearest_imagenet_kind(imagenet) == {"name": "lynx", "probability": pytest.approx(0.05)}
+    assert served._nearest_imagenet_kind(imagenet) == ImageNetKind(name="lynx", probability=pytest.approx(0.05))
 
 
 def test_heatmap_is_added_on_request(client, cat_jpeg):

@@ -68,6 +68,19 @@ def test_the_form_works_without_javascript(client):
     assert "% sure" in html
 
 
+def test_the_page_shows_every_part_of_the_apis_answer(client):
+    """The page renders the answer the API sends: label, scores, nearest ImageNet kind, a file's error."""
+    def files():
+        return {"image": [upload("car.jpg", photo("car.1.jpg")), upload("notes.jpg", b"just some text")]}
+
+    car, notes = client.post("/api/v1/predict", files()).json()["predictions"]
+    html = client.post("/", files()).content.decode()
+    assert f'data-label="{car["label"]}"' in html
+    assert f"Nearest of ImageNet's 1,000 kinds: {car['nearest_imagenet_kind']['name']} (" in html
+    assert all(f"<dt>{name}</dt>" in html for name in car["scores"])
+    assert notes["error"]["message"].split(".")[0] in html
+
+
 def test_the_form_shows_a_readable_error_for_a_bad_file(client):
     response = client.post("/", {"image": upload("notes.txt", b"not an image at all")})
     html = response.content.decode()
