@@ -1,53 +1,14 @@
-"""The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json. The answers'
+schemas are made from their classes (app/inference/answer.py), so they cannot disagree."""
 
 from __future__ import annotations
 
+from app.inference.answer import CLASSES, Answer, Refusal
 from app.inference.preprocess import FORMAT_NAMES
-
-_ERROR = {
-    "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-}
-_NEAREST_KIND = {
-    "type": "object", "required": ["name", "probability"],
-    "description": "Only when `label` is other (and the model carries ImageNet's classifier): the likeliest "
-                   "of ImageNet's 1,000 kinds that is no cat or dog, with ImageNet's own probability (not "
-                   "calibrated on our photos). ImageNet has no 'person': people get what they wear or hold.",
-    "properties": {"name": {"type": "string"}, "probability": {"type": "number"}},
-}
-
-
-def _prediction(class_names: list[str]) -> dict:
-    return {
-        "type": "object", "required": ["filename"],
-        "properties": {
-            "filename": {"type": "string"},
-            "label": {"type": "string", "enum": list(class_names)},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                           "description": "Calibrated probability of `label`."},
-            "scores": {"type": "object", "properties": {c: {"type": "number"} for c in class_names}},
-            "nearest_imagenet_kind": _NEAREST_KIND,
-            "heatmap": {"type": "object", "description": "Only with ?heatmap=1.", "properties": {
-                "grid": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
-                "image": {"type": "string", "description": "JPEG data: URI of the overlay"},
-                "photo": {"type": "string", "description": "JPEG data: URI of the photo as the model saw it "
-                                                           "(upright, squashed to its square input), no overlay"}}},
-            "error": _ERROR,
-        },
-        "description": "Either label/confidence/scores, or error for a file that could not be read.",
-    }
-
+from app.json_dataclasses import schema_of
 
 def _answer(class_names: list[str]) -> dict:
-    return {
-        "type": "object", "required": ["predictions", "model", "timing_ms"],
-        "properties": {
-            "predictions": {"type": "array", "items": _prediction(class_names)},
-            "model": {"type": "object", "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
-            "timing_ms": {"type": "object", "additionalProperties": {"type": "number"}},
-            "error": _ERROR,
-        },
-    }
+    return schema_of(Answer, {CLASSES: list(class_names)})
 
 
 _REQUEST_ID = {"description": "The request's id: the X-Request-ID the client or proxy sent (1-128 of "
@@ -57,7 +18,7 @@ _REQUEST_ID = {"description": "The request's id: the X-Request-ID the client or 
 
 def _error_response(description: str) -> dict:
     return {"description": description, "headers": {"X-Request-ID": _REQUEST_ID},
-            "content": {"application/json": {"schema": {"type": "object", "properties": {"error": _ERROR}}}}}
+            "content": {"application/json": {"schema": schema_of(Refusal)}}}
 
 
 def _with_request_id(paths: dict) -> dict:
