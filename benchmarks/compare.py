@@ -17,23 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
+from app.inference.decision import decide
 from app.inference.model import Classifier
 from convert.quantize import load_photos, probabilities_of
-from training.metrics import mcnemar_p
+from training.metrics import Paired
 
 
 def right_answers(model: Path, paths: list[str], labels: np.ndarray) -> np.ndarray:
     classifier = Classifier(model, threads=2)
     images = load_photos(paths, classifier.input_size)
-    return probabilities_of(classifier, images).argmax(axis=1) == labels
+    return decide(probabilities_of(classifier, images)) == labels
 
 
 def paired(reference: np.ndarray, candidate: np.ndarray, rows: np.ndarray) -> dict:
-    only_reference = int((reference & ~candidate & rows).sum())
-    only_candidate = int((candidate & ~reference & rows).sum())
-    return {"photos": int(rows.sum()), "reference_right": int((reference & rows).sum()),
-            "candidate_right": int((candidate & rows).sum()), "only_reference_right": only_reference,
-            "only_candidate_right": only_candidate, "mcnemar_p": mcnemar_p(only_reference, only_candidate)}
+    return Paired.of(reference, candidate, rows).named("reference", "candidate")
 
 
 def compare_models(reference: Path, candidate: Path, test: dict) -> dict:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.metrics import mcnemar_p
+from training.metrics import Paired
 
 MAX_DROP = 0.0015
 ALPHA = 0.05
@@ -22,18 +22,13 @@ ALPHA = 0.05
 
 def compare(reference_right: np.ndarray, variant_right: np.ndarray) -> dict:
     """The rule's figures and verdict for two boolean arrays (right or not, per photo)."""
-    reference_right, variant_right = np.asarray(reference_right, bool), np.asarray(variant_right, bool)
-    only_reference = int((reference_right & ~variant_right).sum())
-    only_variant = int((variant_right & ~reference_right).sum())
-    drop = (only_reference - only_variant) / max(len(reference_right), 1)
-    p = mcnemar_p(only_reference, only_variant)
+    figures = Paired.of(reference_right, variant_right)
+    drop = (figures.only_first_right - figures.only_second_right) / max(figures.photos, 1)
+    wins_more = figures.only_second_right >= figures.only_first_right
     return {
-        "photos": int(len(reference_right)),
-        "only_reference_right": only_reference,
-        "only_variant_right": only_variant,
+        **figures.named("reference", "variant"),
         "accuracy_drop": drop,
-        "mcnemar_p": p,
-        "equivalent": bool(drop <= MAX_DROP and (p >= ALPHA or only_variant >= only_reference)),
+        "equivalent": bool(drop <= MAX_DROP and (figures.mcnemar_p >= ALPHA or wins_more)),
         "rule": f"accuracy drop <= {MAX_DROP:g} and McNemar p >= {ALPHA:g} (unless the variant wins more "
                 "disagreements than it loses)",
     }

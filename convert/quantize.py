@@ -26,6 +26,7 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from app.inference.contract import Contract
+from app.inference.decision import decide
 from app.inference.model import INPUT_NAME, Classifier
 from app.inference.variant import int8_path_for
 from convert.equivalence import compare
@@ -167,7 +168,7 @@ def measure(models: dict[str, tuple[Classifier, Path]], test: dict) -> dict:
     for kind, (classifier, path) in models.items():
         probabilities = probabilities_of(classifier, images)
         figures = summarise(probabilities, labels, tuple(classifier.class_names))
-        right[kind] = probabilities.argmax(axis=1) == labels
+        right[kind] = decide(probabilities) == labels
         result[kind] = {"accuracy": figures["accuracy"], "ece": figures["ece"],
                         "cat_vs_dog_accuracy": figures["cat_vs_dog_accuracy"],
                         "latency_ms_batch1": latency_ms(classifier, images[:1]),

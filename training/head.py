@@ -28,6 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from app.inference.decision import decide
 from training import metrics
 from training.augment import make_augmenter
 from training.bulk_predict import BulkPredictor
@@ -211,7 +212,7 @@ def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: Tr
         curves = {"validation": (photos[held], labels[held]), "log_path": curves_path}
         head = fit_head(x, y, config, **(curves if fold == 0 and curves_path else {}))
         logits[held] = head.predict(photos[held], batch_size=1024, verbose=0)
-        matrix = metrics.confusion_matrix(labels[held], logits[held].argmax(axis=1), len(CLASS_NAMES))
+        matrix = metrics.confusion_matrix(labels[held], decide(logits[held]), len(CLASS_NAMES))
         log.info("fold %d: %d photos held out, %d pet mistakes, 'other' recall %.4f", fold, held.sum(),
                  metrics.pet_mistakes(matrix), matrix[-1, -1] / max(matrix[-1].sum(), 1))
     return HeldOut(logits, labels, folds, np.concatenate([data.kinds_of(split) for split in FIT_SPLITS]),

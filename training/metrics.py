@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-CAT, DOG, OTHER = 0, 1, 2
+from app.inference.decision import OTHER, decide
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -30,7 +32,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> dict:
     """Per-bin confidence and accuracy of the top class, and the expected calibration error."""
     confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    correct = decide(probabilities) == labels
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     rows, ece = [], 0.0
@@ -79,7 +81,7 @@ def pet_mistakes(matrix: list[list[int]]) -> int:
 
 def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> dict:
     """All headline figures for one split, as plain JSON-able values."""
-    predicted = probabilities.argmax(axis=1)
+    predicted = decide(probabilities)
     matrix = confusion_matrix(labels, predicted, len(class_names))
     pets = labels != OTHER
     per_class = {}
@@ -117,6 +119,35 @@ def by_kind(predicted: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> dic
         "pet_mistakes": int((predicted[pets] != labels[pets]).sum()),
         "cat_vs_dog_accuracy": float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
     }
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Two models judged photo by photo on the same photos: how many each gets right, how many
+    only it does, and the McNemar p of those disagreements."""
+    photos: int
+    first_right: int
+    second_right: int
+    only_first_right: int
+    only_second_right: int
+
+    @classmethod
+    def of(cls, first_right: np.ndarray, second_right: np.ndarray, rows: np.ndarray | None = None) -> "Paired":
+        """From two boolean arrays (right or not, per photo), over all photos or `rows` of them."""
+        first_right, second_right = np.asarray(first_right, bool), np.asarray(second_right, bool)
+        rows = np.ones(len(first_right), bool) if rows is None else np.asarray(rows, bool)
+        return cls(int(rows.sum()), int((first_right & rows).sum()), int((second_right & rows).sum()),
+                   int((first_right & ~second_right & rows).sum()), int((second_right & ~first_right & rows).sum()))
+
+    @property
+    def mcnemar_p(self) -> float:
+        return mcnemar_p(self.only_first_right, self.only_second_right)
+
+    def named(self, first: str, second: str) -> dict:
+        """As JSON whose keys name the two models: ("tuned", "frozen") -> "only_tuned_right", ..."""
+        return {"photos": self.photos, f"{first}_right": self.first_right, f"{second}_right": self.second_right,
+                f"only_{first}_right": self.only_first_right, f"only_{second}_right": self.only_second_right,
+                "mcnemar_p": self.mcnemar_p}
 
 
 def mcnemar_p(only_first_right: int, only_second_right: int) -> float:

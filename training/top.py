@@ -28,6 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from app.inference.decision import decide
 from training import metrics
 from training.cache import CachedData
 from training.config import TrainConfig
@@ -127,10 +128,10 @@ def cross_validate_tuned(classifier: keras.Model, start: UntunedTop, data: Cache
             np.save(path, logits_of(model, activations[0], held))
             log.info("tuned fold %d in %.0f s", fold, time.time() - started)
         logits[held] = np.load(path)
-        matrix = metrics.confusion_matrix(labels[held], logits[held].argmax(axis=1), len(CLASS_NAMES))
+        matrix = metrics.confusion_matrix(labels[held], decide(logits[held]), len(CLASS_NAMES))
         log.info("tuned fold %d: %d pet mistakes (head alone: %d), 'other' recall %.4f", fold,
                  metrics.pet_mistakes(matrix),
-                 metrics.pet_mistakes(metrics.confusion_matrix(labels[held], head_held_out.logits[held].argmax(axis=1),
+                 metrics.pet_mistakes(metrics.confusion_matrix(labels[held], decide(head_held_out.logits[held]),
                                                                len(CLASS_NAMES))),
                  matrix[-1, -1] / max(matrix[-1].sum(), 1))
     return HeldOut(logits, labels, folds, head_held_out.kinds, head_held_out.paths, head_held_out.imagenet_logits)

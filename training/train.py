@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from app.inference.contract import Contract, ModelInput  # noqa: E402
+from app.inference.decision import OTHER, decide  # noqa: E402
 from app.inference.model import INPUT_NAME  # noqa: E402
 from training import metrics  # noqa: E402
 from training.augment import make_augmenter  # noqa: E402
@@ -283,11 +284,11 @@ def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, tempe
     head_temperature = metrics.fit_temperature(held_out.logits, held_out.labels)
     head_probabilities = metrics.softmax(held_out.logits, head_temperature)
     fused_probabilities = metrics.softmax(fused_logits, temperature)
-    answers = {"head alone": head_probabilities.argmax(axis=1)}
+    answers = {"head alone": decide(head_probabilities)}
     if held_out.imagenet_logits is not None:
         answers["head, 'other' when ImageNet says neither cat nor dog"] = imagenet_gate(
             held_out.logits, held_out.imagenet_logits)
-        answers["head fused with ImageNet"] = fused_probabilities.argmax(axis=1)
+        answers["head fused with ImageNet"] = decide(fused_probabilities)
     np.savez(run_dir / "predictions-held-out.npz", probabilities=fused_probabilities, labels=held_out.labels,
              kinds=held_out.kinds, paths=held_out.paths, folds=held_out.folds)
     comparison = {name: metrics.by_kind(predicted, held_out.labels, held_out.kinds)
@@ -312,16 +313,12 @@ def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, fr
     held-out-kinds `comparison`, and a McNemar test on the photos the two disagree on."""
     frozen_fused = fuse(frozen, imagenet)[1] if imagenet is not None else frozen.logits
     for name, logits in zip(FROZEN_RECIPES, (frozen.logits, frozen_fused)):
-        comparison[name] = metrics.by_kind(logits.argmax(axis=1), frozen.labels, frozen.kinds)
-    tuned_right = tuned_fused_logits.argmax(axis=1) == tuned.labels
-    frozen_right = frozen_fused.argmax(axis=1) == frozen.labels
-    pets = tuned.labels != CLASS_NAMES.index("other")
-    paired = {}
-    for name, rows in (("pets", pets), ("other", ~pets)):
-        only_tuned = int((tuned_right & ~frozen_right & rows).sum())
-        only_frozen = int((frozen_right & ~tuned_right & rows).sum())
-        paired[name] = {"photos": int(rows.sum()), "only_tuned_right": only_tuned, "only_frozen_right": only_frozen,
-                        "mcnemar_p": metrics.mcnemar_p(only_tuned, only_frozen)}
+        comparison[name] = metrics.by_kind(decide(logits), frozen.labels, frozen.kinds)
+    tuned_right = decide(tuned_fused_logits) == tuned.labels
+    frozen_right = decide(frozen_fused) == frozen.labels
+    pets = tuned.labels != OTHER
+    paired = {name: metrics.Paired.of(tuned_right, frozen_right, rows).named("tuned", "frozen")
+              for name, rows in (("pets", pets), ("other", ~pets))}
     log.info("tuned against frozen, photo by photo: %s", json.dumps(paired))
     return paired
 
@@ -342,7 +339,7 @@ def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, tem
     return {
         held_out_name: metrics.summarise(metrics.softmax(logits, temperature), labels, CLASS_NAMES),
         "test": metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
-        "test_by_kind": metrics.by_kind(test_probabilities.argmax(axis=1), test_labels, data.kinds_of("test")),
+        "test_by_kind": metrics.by_kind(decide(test_probabilities), test_labels, data.kinds_of("test")),
     }
 
 

@@ -67,3 +67,17 @@ def test_mcnemar_p_is_one_without_disagreement_and_small_when_one_side_wins_them
     assert mcnemar_p(1, 0) == 1.0  # one photo is noise
     assert mcnemar_p(0, 10) == mcnemar_p(10, 0) == pytest.approx(2 / 2 ** 10)
     assert mcnemar_p(2, 9) == pytest.approx(2 * (1 + 11 + 55) / 2 ** 11)  # P(X <= 2), X ~ Bin(11, 1/2), twice
+
+
+def test_paired_counts_each_model_s_lone_successes_over_the_chosen_photos_and_names_them():
+    first = np.array([True, True, False, False, False, False, True])
+    second = np.array([True, False, True, True, True, True, False])
+    everything = metrics.Paired.of(first, second)
+    assert (everything.photos, everything.first_right, everything.second_right) == (7, 3, 5)
+    assert (everything.only_first_right, everything.only_second_right) == (2, 4)
+    assert everything.mcnemar_p == metrics.mcnemar_p(2, 4)
+    last_left_out = metrics.Paired.of(first, second, rows=np.arange(7) < 6)
+    assert (last_left_out.photos, last_left_out.only_first_right, last_left_out.only_second_right) == (6, 1, 4)
+    named = last_left_out.named("tuned", "frozen")
+    assert named == {"photos": 6, "tuned_right": 2, "frozen_right": 5, "only_tuned_right": 1,
+                     "only_frozen_right": 4, "mcnemar_p": metrics.mcnemar_p(1, 4)}
