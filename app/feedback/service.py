@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from app import monitoring
 from app.feedback.models import LABELS, Feedback
+from app.json_dataclasses import required
 from app.inference.preprocess import ImageError, decode_image
 
 KEPT_LONG_SIDE = 512
@@ -48,8 +49,10 @@ class Report:
 
 @dataclass(frozen=True)
 class Stored:
-    id: int
-    photo_kept: bool
+    """The answer to POST /api/v1/feedback (documented from these fields)."""
+
+    id: int = required("The feedback's id: what `manage.py purge_feedback --id` deletes.")
+    photo_kept: bool = required("Whether the photo was kept (only with consent=true).")
 
 
 def check(report: Report) -> None:

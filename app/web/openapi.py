@@ -3,6 +3,7 @@ schemas are made from their classes (app/inference/answer.py), so they cannot di
 
 from __future__ import annotations
 
+from app.feedback.service import Stored
 from app.inference.answer import CLASSES, Answer, Refusal
 from app.inference.preprocess import FORMAT_NAMES
 from app.json_dataclasses import schema_of
@@ -54,9 +55,7 @@ def _feedback(max_bytes: int, class_names: list[str], retention_days: int) -> di
                           "description": f"The photo (one {FORMAT_NAMES} file); needed with consent=true, "
                                          "ignored without."}}}}}},
         "responses": {
-            "201": {"description": "Stored.", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["id", "photo_kept"],
-                "properties": {"id": {"type": "integer"}, "photo_kept": {"type": "boolean"}}}}}},
+            "201": {"description": "Stored.", "content": {"application/json": {"schema": schema_of(Stored)}}},
             "400": _error_response("A label or the model version is missing or unknown, or the photo is "
                                    "missing (with consent) or unreadable."),
             "405": _error_response("Not a POST."),

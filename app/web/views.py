@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from app import monitoring
 from app.feedback import service as feedback
-from app.inference.answer import Answer, Refusal
+from app.inference.answer import Answer, Error, Refusal
 from app.inference.model import Classifier, get_classifier
 from app.inference.preprocess import FORMAT_NAMES
 from app.inference.service import Upload, classify
@@ -97,7 +97,7 @@ def _predict(request: HttpRequest, heatmaps: bool) -> tuple[int, Answer | Refusa
     return 200, answer
 
 
-def _feedback(request: HttpRequest) -> tuple[int, dict]:
+def _feedback(request: HttpRequest) -> tuple[int, feedback.Stored | Refusal]:
     """(HTTP status, answer) for feedback on one answer; the page's form and the API both use it."""
     try:
         files = _files(request, at_most=1)
@@ -108,8 +108,8 @@ def _feedback(request: HttpRequest) -> tuple[int, dict]:
             image=files[0].content if files else None)
         stored = feedback.record(report, settings.MAX_IMAGE_PIXELS, settings.FEEDBACK_RETENTION_DAYS)
     except (RequestError, feedback.FeedbackError) as error:
-        return error.status, {"error": {"code": error.code, "message": error.message}}
-    return 201, {"id": stored.id, "photo_kept": stored.photo_kept}
+        return error.status, Refusal(Error(error.code, error.message))
+    return 201, stored
 
 
 @csrf_exempt  # the API acts for nobody (no session or cookie is read): a forged post is just a post
@@ -117,16 +117,16 @@ def api_feedback(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return json_error(405, "method_not_allowed", "Use POST with multipart/form-data.", allow="POST")
     status, answer = _feedback(request)
-    return JsonResponse(answer, status=status)
+    return JsonResponse(as_json(answer), status=status)
 
 
 @require_POST  # CSRF-protected: the page's form without JavaScript posts here
 def page_feedback(request: HttpRequest) -> HttpResponse:
     status, answer = _feedback(request)
-    if "error" in answer:
-        context = {"title": "Your answer was not sent", "message": answer["error"]["message"]}
+    if isinstance(answer, Refusal):
+        context = {"title": "Your answer was not sent", "message": answer.error.message}
     else:
-        kept = "and your photo were kept" if answer["photo_kept"] else "was kept, and no photo"
+        kept = "and your photo were kept" if answer.photo_kept else "was kept, and no photo"
         context = {"title": "Thank you", "message": f"Your answer {kept}: it helps the model learn.",
                    "thanks": True}
     return render(request, "web/message.html", context, status=status)

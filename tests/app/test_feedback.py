@@ -152,6 +152,10 @@ def test_the_openapi_document_describes_feedback(client):
     assert set(schema["properties"]) == {"predicted", "correct", "model_version", "request_id", "consent", "image"}
     assert schema["properties"]["correct"]["enum"] == ["cat", "dog", "other"]
     assert {"201", "400", "405", "413", "415", "429"} <= set(operation["responses"])
+    stored = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    assert stored["required"] == ["id", "photo_kept"]
+    assert stored["properties"]["id"]["type"] == "integer" and stored["properties"]["photo_kept"]["type"] == "boolean"
+    assert all(p["description"] for p in stored["properties"].values())
 
 
 # --- the page ---------------------------------------------------------------------------
