@@ -1,7 +1,7 @@
 """The targets table of the evaluation report: numbers in, verdicts and readable rows out."""
 
-from training.report import (MAX_ONNX_MB, check_kind_targets, check_targets, held_out_kinds_rows,
-                             held_out_mistakes, target_rows)
+from training.tables import held_out_kinds_rows, held_out_mistakes, target_rows
+from training.targets import MAX_ONNX_MB, check_kind_targets, check_targets
 
 PASSING = {"cat_vs_dog_accuracy": 0.9900, "other_recall": 0.98, "pets_called_other": 0.005, "ece": 0.02}
 
