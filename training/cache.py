@@ -1,8 +1,8 @@
 """Decode every photo once into a memory-mapped uint8 array.
 
-JPEG decoding is the slowest part of an epoch on a 2-core CPU, so it happens
-once: `build_cache` runs the serving preprocessing (`app.inference.preprocess`)
-on every file, in parallel, and writes
+JPEG decoding would be the slowest part of every epoch on a small CPU, so it
+happens once: `build_cache` runs the serving preprocessing
+(`app.inference.preprocess`) on every file, in parallel, and writes
 
     images.u8    uint8 (N, size, size, 3), memory-mapped by `load_cache`
     index.json   label, split and path of each row, plus the skipped files

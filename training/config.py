@@ -43,7 +43,7 @@ class TrainConfig:
     tune_learning_rate: float = 3e-4  # Adam, cosine decay to 0
     imagenet_fusion: bool = True  # combine the head with the backbone's ImageNet classifier (training/fusion.py)
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
-    finetune_epochs: int = 0  # 0 skips fine-tuning (README: it did not beat the head)
+    finetune_epochs: int = 0  # 0 skips it: the shipped recipe tunes the top instead (tune_blocks)
     finetune_from_block: int = 15  # blocks below stay frozen (CPU time); BatchNorm stays frozen
     finetune_learning_rate: float = 1e-4
     steps_per_epoch: int = 0  # 0 = one pass over the training split

@@ -18,7 +18,6 @@ from pathlib import Path
 from app.inference.decision import CLASS_NAMES
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
