@@ -70,9 +70,9 @@ class TrainConfig:
         """The first tuned block of the backbone, or 0 when nothing is tuned (or nothing pretrained to tune)."""
         if not self.tune_blocks or self.model == "simple-cnn":
             return 0
-        from training.models.efficientnet_lite import VARIANTS, block_specs
+        from training.models.efficientnet_lite import LITE_SIZES, block_specs
 
-        return len(block_specs(VARIANTS[self.model])) - self.tune_blocks
+        return len(block_specs(LITE_SIZES[self.model])) - self.tune_blocks
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":

