@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -112,13 +116,40 @@ def test_split_proportions_are_about_80_10_10():
     assert 0.08 < splits.count("test") / 5000 < 0.12
 
 
-def test_folds_follow_content_and_are_balanced():
+def test_folds_are_balanced_and_cut_across_splits():
     contents = [f"photo {i}".encode() for i in range(5000)]
     folds = np.array([fold_of(c, 5) for c in contents])
-    assert fold_of(b"same bytes", 5) == fold_of(b"same bytes", 5)
     assert np.bincount(folds, minlength=5).min() > 900  # about 1000 each
     in_val = np.array([split_of(c) == "val" for c in contents])
     assert len(set(folds[in_val])) == 5  # folds cut across splits, not along them
+
+
+@pytest.mark.parametrize("folds", [2, 3, 5, 7, 10])
+def test_every_fold_is_in_range_and_used(folds):
+    assigned = {fold_of(i.to_bytes(4, "big"), folds) for i in range(500)}
+    assert assigned == set(range(folds))
+
+
+def test_a_fold_follows_the_content_not_the_object_or_the_process():
+    contents = [f"photo {i}".encode() for i in range(50)]
+    here = [fold_of(bytes(bytearray(c)), 5) for c in contents]  # equal bytes, other objects
+    code = ("from training.data import fold_of; "
+            "print([fold_of(f'photo {i}'.encode(), 5) for i in range(50)])")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"}, cwd=Path(__file__).parents[2])
+    assert here == [fold_of(c, 5) for c in contents] == ast.literal_eval(other.stdout)
+
+
+def test_folds_never_move():
+    # sha1 of the bytes: a fold changing here would reshuffle every cross-validation and its cached results
+    assert [fold_of(c, 5) for c in (b"", b"cat", b"dog", b"photo 1")] == [3, 2, 0, 2]
+
+
+def test_different_contents_share_a_fold_only_by_chance():
+    folds = np.array([fold_of(f"photo {i}".encode(), 5) for i in range(4000)])
+    first, second = folds[:2000], folds[2000:]
+    assert 0.16 < (first == second).mean() < 0.24  # one in five
+    assert 0.16 < (folds[:-1] == folds[1:]).mean() < 0.24  # neighbours' contents differ by a byte
 
 
 def test_a_photo_s_kind_is_its_class_or_its_name_s_prefix(tmp_path):
