@@ -13,7 +13,7 @@ from pathlib import Path
 from string import Template
 
 from app.inference.contract import Contract
-from training import contact_sheets, figures, tables
+from training import contact_sheets, figures, licences, tables
 from training.targets import MAX_PETS_CALLED_OTHER
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -122,9 +122,17 @@ def _training(contract: Contract) -> dict:
     return {"pets": _described(data["pets"], contract), "others": _described(data["others"], contract),
             "kinds": ", ".join(kinds) or "not recorded", "split": data["split"], "counts": json.dumps(data["counts"]),
             "skipped_files": data["skipped_files"], "kind_count": len(kinds),
-            "imagenet_backing": _imagenet_backing(contract),
+            "imagenet_backing": _imagenet_backing(contract), "licences": _licences(contract),
             "machine": contract.machine or "machine not recorded", "stage_seconds": json.dumps(contract.stage_seconds),
             "config": json.dumps(contract.config, indent=1)}
+
+
+def _licences(contract: Contract) -> str:
+    """What the photos, the starting weights and the project may be used for."""
+    data = contract.training_data
+    terms = licences.photo_terms(data["pets"] + data["others"], data.get("sources", {}))
+    return _fill("model_card/licences.md", photo_terms=_lines(terms), weights=licences.weights_licence(contract),
+                 project_licence=licences.project_licence())
 
 
 def _imagenet_backing(contract: Contract) -> str:

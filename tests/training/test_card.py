@@ -71,3 +71,11 @@ def test_figures_are_linked_when_they_were_drawn():
 def test_imagenet_s_kinds_are_counted_from_the_contract(names, shown):
     card = model_card(contract(imagenet_fusion={"imagenet_class_names": names}), findings())
     assert shown in card
+
+
+def test_the_card_ends_its_data_with_their_licences():
+    card = model_card(contract(), findings())
+    licences = card[card.index("## Licences"):card.index("## Limits")]
+    assert "- pets (Pets — a copy): terms not recorded.\n- things: terms not recorded." in licences
+    assert "- Pretrained weights: none, trained from scratch." in licences
+    assert "MIT License (`LICENSE`)" in licences
