@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.inference.contract import Contract
-from app.inference.model import INPUT_NAME
+from app.inference.contract import INPUT_NAME
 from app.inference.preprocess import preprocess
 
 

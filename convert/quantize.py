@@ -14,6 +14,7 @@ the faster of the two. The float32 file is never replaced.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -25,9 +26,9 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from app.inference.contract import Contract
+from app.inference.contract import INPUT_NAME, Contract
 from app.inference.decision import decide
-from app.inference.model import INPUT_NAME, Classifier
+from app.inference.model import Classifier
 from app.inference.variant import int8_path_for
 from convert.equivalence import compare
 from convert.half_precision import widen
@@ -84,7 +85,7 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     prepared.unlink()
     # keep the contract: quantize_static writes a new model without our metadata
     contract = Contract.read_proto(onnx.load(str(model_path)))
-    contract.onnx = {**(contract.onnx or {}), "quantization": "int8 static, QDQ, per-channel weights"}
+    contract.onnx = dataclasses.replace(contract.onnx, quantization="int8 static, QDQ, per-channel weights")
     target = onnx.load(str(output))
     contract.write_metadata(target)
     onnx.save(target, str(output))

@@ -24,7 +24,7 @@ import onnx  # noqa: E402
 import tf2onnx  # noqa: E402
 
 from app.inference.contract import Contract  # noqa: E402
-from app.inference.model import CLASS_MAP, IMAGENET_PROBABILITIES, PROBABILITIES  # noqa: E402
+from app.inference.contract import IMAGENET_PROBABILITIES, OUTPUTS, PROBABILITIES, OnnxGraph  # noqa: E402
 from convert.half_precision import halve_imagenet_branch  # noqa: E402
 from convert.parity import max_output_differences, parity_images  # noqa: E402
 from training.models.classifier import load_export_model  # noqa: E402
@@ -39,12 +39,9 @@ def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
     model = load_export_model(Path(run_dir) / "model.keras")
     contract = Contract.read_json(Path(run_dir) / "contract.json")
     proto = keras_to_onnx(model)
-    outputs = {PROBABILITIES: "(N, classes) calibrated probabilities",
-               CLASS_MAP: "(N, h, w, classes) class activation map",
-               IMAGENET_PROBABILITIES: "(N, 1000) ImageNet's probabilities (the nearest kind of an 'other' photo)"}
-    outputs = dict(list(outputs.items())[:len(model.outputs)])
+    outputs = dict(list(OUTPUTS.items())[:len(model.outputs)])  # the export model's outputs come in this order
     _name_outputs(proto, list(outputs))
-    contract.onnx = {"opset": OPSET, "converter": f"tf2onnx {tf2onnx.__version__}", "outputs": outputs}
+    contract.onnx = OnnxGraph(OPSET, f"tf2onnx {tf2onnx.__version__}", outputs)
     halve_imagenet_branch(proto)
     contract.write_metadata(proto)
     proto.producer_name = "catsdogs convert/to_onnx.py"

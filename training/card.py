@@ -59,7 +59,7 @@ def _about(contract: Contract) -> dict:
 
 def _test_results(contract: Contract, findings: Findings) -> dict:
     test, names = contract.metrics["test"], contract.class_names
-    return {"test_count": test["count"], "test_counts": contract.training_data["counts"]["test"],
+    return {"test_count": test["count"], "test_counts": contract.training_data.counts["test"],
             "evaluated": findings.evaluated, "target_rows": _lines(tables.target_rows(findings.targets)),
             "per_class_rows": _lines(tables.per_class_rows(test, names, findings.aucs)),
             "confusion_rows": _lines(tables.confusion_rows(test["confusion_matrix"], names)),
@@ -119,9 +119,9 @@ def _figures(findings: Findings) -> dict:
 
 def _training(contract: Contract) -> dict:
     data, kinds = contract.training_data, _other_kinds(contract)
-    return {"pets": _described(data["pets"], contract), "others": _described(data["others"], contract),
-            "kinds": ", ".join(kinds) or "not recorded", "split": data["split"], "counts": json.dumps(data["counts"]),
-            "skipped_files": data["skipped_files"], "kind_count": len(kinds),
+    return {"pets": _described(data.pets, contract), "others": _described(data.others, contract),
+            "kinds": ", ".join(kinds) or "not recorded", "split": data.split, "counts": json.dumps(data.counts),
+            "skipped_files": data.skipped_files, "kind_count": len(kinds),
             "imagenet_backing": _imagenet_backing(contract), "licences": _licences(contract),
             "machine": contract.machine or "machine not recorded", "stage_seconds": json.dumps(contract.stage_seconds),
             "config": json.dumps(contract.config, indent=1)}
@@ -130,7 +130,7 @@ def _training(contract: Contract) -> dict:
 def _licences(contract: Contract) -> str:
     """What the photos, the starting weights and the project may be used for."""
     data = contract.training_data
-    terms = licences.photo_terms(data["pets"] + data["others"], data.get("sources", {}))
+    terms = licences.photo_terms(data.pets + data.others, data.sources)
     return _fill("model_card/licences.md", photo_terms=_lines(terms), weights=licences.weights_licence(contract),
                  project_licence=licences.project_licence())
 
@@ -139,14 +139,14 @@ def _imagenet_backing(contract: Contract) -> str:
     """The end of the sentence on what "other" was learnt from: whether ImageNet's kinds back it."""
     if not contract.imagenet_fusion:
         return "."
-    kinds = len(contract.imagenet_fusion.get("imagenet_class_names", []))
+    kinds = len(contract.imagenet_fusion.imagenet_class_names)
     return f", and is backed by the ImageNet classifier's view of {kinds:,} kinds." if kinds else \
         ", and is backed by the ImageNet classifier's view of its kinds."
 
 
 def _described(folders: list[str], contract: Contract) -> str:
     """Data folders with the description the run recorded for each (its README's title)."""
-    sources = contract.training_data.get("sources", {})
+    sources = contract.training_data.sources
     return ", ".join(f"{folder} ({sources[folder]})" if folder in sources else folder for folder in folders)
 
 

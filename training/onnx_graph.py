@@ -9,7 +9,7 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
-from app.inference.model import INPUT_NAME
+from app.inference.contract import INPUT_NAME
 
 OPSET = 17  # pinned: supported by onnxruntime >= 1.14 and by tf2onnx 1.17
 

@@ -43,5 +43,5 @@ def served_probabilities(served, paths: list) -> np.ndarray:
 
 def served_label(onnx_path: Path, contract: Contract) -> str:
     """"catsdogs.onnx (float32)", or the quantization the conversion recorded."""
-    quantized = (contract.onnx or {}).get("quantization")
+    quantized = contract.onnx.quantization if contract.onnx else None
     return f"{onnx_path.name} ({quantized})" if quantized else f"{onnx_path.name} (float32)"

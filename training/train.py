@@ -35,10 +35,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from app.inference.contract import Contract, ModelInput  # noqa: E402
+from app.inference.contract import INPUT_NAME, Contract, ImageNetFusion, ModelInput, TrainingData  # noqa: E402
 from app.inference.decision import OTHER, decide  # noqa: E402
-from app.inference.model import INPUT_NAME  # noqa: E402
-from training import metrics  # noqa: E402
+from training import metrics, recipes  # noqa: E402
 from training.augment import make_augmenter  # noqa: E402
 from training.bulk_predict import BulkPredictor  # noqa: E402
 from training.cache import CachedData, build_cache  # noqa: E402
@@ -284,26 +283,23 @@ def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, tempe
     head_temperature = metrics.fit_temperature(held_out.logits, held_out.labels)
     head_probabilities = metrics.softmax(held_out.logits, head_temperature)
     fused_probabilities = metrics.softmax(fused_logits, temperature)
-    answers = {"head alone": decide(head_probabilities)}
+    answers = {recipes.HEAD_ALONE: decide(head_probabilities)}
     if held_out.imagenet_logits is not None:
-        answers["head, 'other' when ImageNet says neither cat nor dog"] = imagenet_gate(
+        answers[recipes.IMAGENET_GATE] = imagenet_gate(
             held_out.logits, held_out.imagenet_logits)
-        answers["head fused with ImageNet"] = decide(fused_probabilities)
+        answers[recipes.FUSED] = decide(fused_probabilities)
     np.savez(run_dir / "predictions-held-out.npz", probabilities=fused_probabilities, labels=held_out.labels,
              kinds=held_out.kinds, paths=held_out.paths, folds=held_out.folds)
     comparison = {name: metrics.by_kind(predicted, held_out.labels, held_out.kinds)
                   for name, predicted in answers.items()}
-    comparison["head alone"]["log_loss"] = metrics.negative_log_likelihood(held_out.logits, held_out.labels,
+    comparison[recipes.HEAD_ALONE]["log_loss"] = metrics.negative_log_likelihood(held_out.logits, held_out.labels,
                                                                           head_temperature)
     if held_out.imagenet_logits is not None:
-        comparison["head fused with ImageNet"]["log_loss"] = metrics.negative_log_likelihood(
+        comparison[recipes.FUSED]["log_loss"] = metrics.negative_log_likelihood(
             fused_logits, held_out.labels, temperature)
     for name, figures in comparison.items():
         log.info("held-out kinds, %s: %s", name, json.dumps(figures))
     return comparison
-
-
-FROZEN_RECIPES = ("frozen backbone: head alone", "frozen backbone: head fused with ImageNet")
 
 
 def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, frozen: HeldOut, imagenet,
@@ -312,7 +308,7 @@ def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, fr
     photos (both fused with ImageNet the same nested way): the frozen recipes join the
     held-out-kinds `comparison`, and a McNemar test on the photos the two disagree on."""
     frozen_fused = fuse(frozen, imagenet)[1] if imagenet is not None else frozen.logits
-    for name, logits in zip(FROZEN_RECIPES, (frozen.logits, frozen_fused)):
+    for name, logits in ((recipes.FROZEN_HEAD_ALONE, frozen.logits), (recipes.FROZEN_FUSED, frozen_fused)):
         comparison[name] = metrics.by_kind(decide(logits), frozen.labels, frozen.kinds)
     tuned_right = decide(tuned_fused_logits) == tuned.labels
     frozen_right = decide(frozen_fused) == frozen.labels
@@ -357,20 +353,20 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
         input=ModelInput(INPUT_NAME, config.input_size),
         preprocessing=PREPROCESSING.format(size=config.input_size),
         mirror_average=config.mirror_average,
-        imagenet_fusion=None if fusion is None else {
-            "inputs": ["head logit cat", "head logit dog", "head logit other",
-                       "ImageNet log P(cat)", "ImageNet log P(dog)", "ImageNet log P(other)"],
-            "imagenet_classes": {"cat": [IMAGENET_CATS.start, IMAGENET_CATS.stop - 1],
-                                 "dog": [IMAGENET_DOGS.start, IMAGENET_DOGS.stop - 1]},
-            "kernel": np.round(fusion.kernel, 5).tolist(), "bias": np.round(fusion.bias, 5).tolist(),
-            "imagenet_class_names": imagenet_class_names()},
+        imagenet_fusion=None if fusion is None else ImageNetFusion(
+            inputs=["head logit cat", "head logit dog", "head logit other",
+                    "ImageNet log P(cat)", "ImageNet log P(dog)", "ImageNet log P(other)"],
+            imagenet_classes={"cat": [IMAGENET_CATS.start, IMAGENET_CATS.stop - 1],
+                              "dog": [IMAGENET_DOGS.start, IMAGENET_DOGS.stop - 1]},
+            kernel=np.round(fusion.kernel, 5).tolist(), bias=np.round(fusion.bias, 5).tolist(),
+            imagenet_class_names=imagenet_class_names()),
         temperature=temperature,
         calibrated_on=(f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
                        if "cv" in results else "the validation split"),
-        training_data={"pets": public_names(config.pets), "others": public_names(config.others),
-                       "sources": data_sources(config.pets + config.others),
-                       "counts": counts, "skipped_files": len(data.skipped), "split": SPLIT_RULE,
-                       "head_fitted_on": "train + val" if "cv" in results else "train"},
+        training_data=TrainingData(pets=public_names(config.pets), others=public_names(config.others),
+                                   sources=data_sources(config.pets + config.others),
+                                   counts=counts, skipped_files=len(data.skipped), split=SPLIT_RULE,
+                                   head_fitted_on="train + val" if "cv" in results else "train"),
         metrics=results,
         stage_seconds=timings,
         machine=this_machine(),

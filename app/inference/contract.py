@@ -15,6 +15,15 @@ from pathlib import Path
 
 METADATA_KEY = "contract"  # the ONNX metadata entry holding the whole contract as JSON
 
+# The graph's tensors: training exports them under these names, conversion keeps them, and
+# the app feeds and reads them by the names the contract of the file it loads gives.
+INPUT_NAME = "image"
+PROBABILITIES, CLASS_MAP = "probabilities", "class_map"
+IMAGENET_PROBABILITIES = "imagenet_probabilities"  # in models fused with ImageNet
+OUTPUTS = {PROBABILITIES: "(N, classes) calibrated probabilities",
+           CLASS_MAP: "(N, h, w, classes) class activation map",
+           IMAGENET_PROBABILITIES: "(N, 1000) ImageNet's probabilities (the nearest kind of an 'other' photo)"}
+
 
 @dataclass
 class ModelInput:
@@ -23,6 +32,37 @@ class ModelInput:
     layout: str = "NHWC"
     dtype: str = "float32"
     range: str = "0..255 RGB"
+
+
+@dataclass
+class ImageNetFusion:
+    """How the head's logits and ImageNet's view of cats, dogs and the rest are combined."""
+    inputs: list[str]  # the names of the fusion's six inputs, in order
+    imagenet_classes: dict[str, list[int]]  # "cat"/"dog" -> first and last ImageNet class index
+    kernel: list[list[float]]  # (6, classes)
+    bias: list[float]
+    imagenet_class_names: list[str] = field(default_factory=list)  # ImageNet's 1,000, in order
+
+
+@dataclass
+class TrainingData:
+    """What the model learnt from: data set names (never local paths), counts, the split rule."""
+    pets: list[str]
+    others: list[str]
+    counts: dict[str, dict[str, int]]  # split -> class -> photos
+    split: str
+    skipped_files: int = 0
+    sources: dict[str, str] = field(default_factory=dict)  # data set -> its README's title
+    head_fitted_on: str = "train"
+
+
+@dataclass
+class OnnxGraph:
+    """What conversion recorded about the ONNX file."""
+    opset: int
+    converter: str
+    outputs: dict[str, str]  # output tensor -> what it holds
+    quantization: str | None = None  # e.g. "int8 static, QDQ, per-channel weights"; None for float32
 
 
 @dataclass
@@ -35,15 +75,15 @@ class Contract:
     input: ModelInput
     preprocessing: str
     temperature: float
-    training_data: dict  # data set names (never local paths), counts per split, split rule
-    metrics: dict  # "test", and "cv" or "val", "held_out_kinds", "test_by_kind"
+    training_data: TrainingData
+    metrics: dict  # figures by data: "test", and "cv" or "val", "held_out_kinds", "test_by_kind"
     calibrated_on: str = "the validation split"
     mirror_average: bool = False
-    imagenet_fusion: dict | None = None  # weights, ImageNet's cat and dog classes and class names
-    stage_seconds: dict = field(default_factory=dict)
+    imagenet_fusion: ImageNetFusion | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     machine: str | None = None  # what trained it: CPUs, architecture, processor
-    config: dict = field(default_factory=dict)  # the training options, as run
-    onnx: dict | None = None  # opset, converter, outputs, quantization: added by convert/
+    config: dict = field(default_factory=dict)  # training's options as run (training.config.TrainConfig)
+    onnx: OnnxGraph | None = None  # added by convert/
 
     PUBLIC = ("name", "version", "created", "architecture", "class_names", "input", "preprocessing",
               "temperature", "training_data", "metrics")  # what GET /api/v1/model shows
@@ -55,11 +95,10 @@ class Contract:
 
     @classmethod
     def from_dict(cls, values: dict) -> "Contract":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown contract fields: {sorted(unknown)}")
-        return cls(**{**values, "input": ModelInput(**values["input"])})
+        nested = {"input": ModelInput, "training_data": TrainingData, "imagenet_fusion": ImageNetFusion,
+                  "onnx": OnnxGraph}
+        return _build(cls, {key: _build(nested[key], value) if key in nested and value is not None else value
+                            for key, value in values.items()})
 
     def public(self) -> dict:
         values = self.to_dict()
@@ -95,3 +134,11 @@ class Contract:
     @classmethod
     def read_proto(cls, proto) -> "Contract":
         return cls.from_metadata({entry.key: entry.value for entry in proto.metadata_props})
+
+
+def _build(cls: type, values: dict):
+    """cls(**values), refusing fields the contract does not define (a typo would be lost)."""
+    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    return cls(**values)

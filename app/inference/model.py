@@ -17,13 +17,11 @@ import numpy as np
 import onnxruntime as ort
 
 from app.inference.answer import ImageNetKind
-from app.inference.contract import Contract
+from app.inference.contract import CLASS_MAP, IMAGENET_PROBABILITIES, PROBABILITIES, Contract
 from app.inference.decision import decide
 from app.inference.variant import Variant, choose
 
 log = logging.getLogger("app")
-INPUT_NAME, PROBABILITIES, CLASS_MAP = "image", "probabilities", "class_map"
-IMAGENET_PROBABILITIES = "imagenet_probabilities"  # present in models fused with ImageNet
 
 
 @dataclass
@@ -59,7 +57,7 @@ class Classifier:
     def predict(self, images: np.ndarray) -> list[Prediction]:
         """uint8 RGB (N, size, size, 3), as made by `preprocess` -> one Prediction each."""
         with self._lock:
-            outputs = self.session.run(self.outputs, {INPUT_NAME: images.astype(np.float32)})
+            outputs = self.session.run(self.outputs, {self.contract.input.name: images.astype(np.float32)})
         imagenet = outputs[2] if self._kinds is not None else [None] * len(images)
         return [self._prediction(p, m, i) for p, m, i in zip(outputs[0], outputs[1], imagenet)]
 
@@ -81,12 +79,12 @@ class Classifier:
 
     def _imagenet_kinds(self) -> np.ndarray | None:
         """ImageNet's class names with its cats and dogs blanked out, if the model has that output."""
-        fusion = self.contract.imagenet_fusion or {}
+        fusion = self.contract.imagenet_fusion
         served = {o.name for o in self.session.get_outputs()}
-        if IMAGENET_PROBABILITIES not in served or "imagenet_class_names" not in fusion:
+        if IMAGENET_PROBABILITIES not in served or fusion is None or not fusion.imagenet_class_names:
             return None
-        kinds = np.array(fusion["imagenet_class_names"], dtype=object)
-        for first, last in fusion["imagenet_classes"].values():
+        kinds = np.array(fusion.imagenet_class_names, dtype=object)
+        for first, last in fusion.imagenet_classes.values():
             kinds[first:last + 1] = None
         return kinds
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.inference.contract import Contract, ModelInput
+from app.inference.contract import Contract, ImageNetFusion, ModelInput, OnnxGraph, TrainingData
 from app.inference.model import Classifier
 from tests.conftest import SHIPPED_MODEL
 
@@ -17,7 +17,10 @@ def test_the_shipped_model_carries_a_complete_contract():
     contract = shipped()
     assert contract.class_names == ["cat", "dog", "other"]
     assert isinstance(contract.input, ModelInput) and contract.input.size == 260
-    assert contract.onnx["opset"] == 17 and contract.imagenet_fusion["imagenet_classes"]["cat"] == [281, 285]
+    assert contract.onnx.opset == 17 and contract.imagenet_fusion.imagenet_classes["cat"] == [281, 285]
+    assert isinstance(contract.onnx, OnnxGraph) and isinstance(contract.imagenet_fusion, ImageNetFusion)
+    assert isinstance(contract.training_data, TrainingData) and contract.training_data.counts["test"]["cat"] > 0
+    assert len(contract.imagenet_fusion.imagenet_class_names) == 1000
 
 
 def test_a_contract_survives_json_and_onnx_metadata(tmp_path):
@@ -34,8 +37,10 @@ def test_a_contract_survives_json_and_onnx_metadata(tmp_path):
 
 def test_unknown_fields_and_missing_contracts_are_refused():
     values = shipped().to_dict()
-    with pytest.raises(ValueError, match="unknown contract fields"):
+    with pytest.raises(ValueError, match="unknown Contract fields"):
         Contract.from_dict({**values, "colour": "blue"})
+    with pytest.raises(ValueError, match="unknown TrainingData fields"):
+        Contract.from_dict({**values, "training_data": {**values["training_data"], "colour": "blue"}})
     with pytest.raises(ValueError, match="no contract"):
         Contract.from_metadata({"name": "something"})
 
@@ -44,3 +49,23 @@ def test_the_public_part_holds_no_local_path():
     public = shipped().public()
     assert set(public) == set(Contract.PUBLIC)
     assert "/work/" not in str(public) and "/home/" not in str(public) and "/tmp/" not in str(public)
+
+
+def test_the_app_feeds_the_input_the_contract_names(tmp_path):
+    import numpy as np
+    import onnx
+
+    proto = onnx.load(str(SHIPPED_MODEL))
+    for tensor in proto.graph.input:
+        tensor.name = tensor.name.replace("image", "photo")
+    for node in proto.graph.node:
+        node.input[:] = ["photo" if name == "image" else name for name in node.input]
+    contract = Contract.read_proto(proto)
+    contract.input.name = "photo"
+    contract.write_metadata(proto)
+    renamed = tmp_path / "renamed.onnx"
+    onnx.save(proto, str(renamed))
+    image = np.full((1, 260, 260, 3), 128, np.uint8)
+    [answer] = Classifier(renamed).predict(image)
+    [expected] = Classifier(SHIPPED_MODEL).predict(image)
+    assert answer.label == expected.label and answer.confidence == pytest.approx(expected.confidence)

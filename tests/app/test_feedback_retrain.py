@@ -26,6 +26,6 @@ def test_a_tiny_run_trains_on_an_exported_folder(client, tmp_path):
     assert (export / "feedback.csv").exists()  # beside the photos, and not read as one
 
     contract = tiny_run(tmp_path, "simple-cnn", f"--pets={export}", f"--others={export / 'other'}")
-    counts = contract.training_data["counts"]
+    counts = contract.training_data.counts
     assert sum(counts[split][label] for split in counts for label in ("cat", "dog", "other")) == 3 * PER_CLASS
     assert all(sum(counts[split][label] for split in counts) == PER_CLASS for label in ("cat", "dog", "other"))

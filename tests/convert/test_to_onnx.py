@@ -35,7 +35,7 @@ def test_conversion_agrees_with_keras(lite0_run, lite0_onnx):
     classifier = Classifier(onnx_path)
     assert classifier.class_names == ["cat", "dog", "other"]
     assert classifier.input_size == 64
-    assert classifier.contract.onnx["opset"] == 17
+    assert classifier.contract.onnx.opset == 17
     image = preprocess((PETS / "cat.1.jpg").read_bytes(), size=64)
     prediction = classifier.predict(image[None])[0]
     assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-5)
@@ -83,9 +83,9 @@ def test_int8_is_judged_by_the_equivalence_rule_and_ships_beside_float32(lite0_r
     verdict = result["equivalence"]
     assert len(result["disagreements"]) == verdict["only_reference_right"] + verdict["only_variant_right"]
     assert int8_path_for(onnx_path).exists() == verdict["equivalent"]  # shipped beside, never instead
-    assert "quantization" not in Classifier(onnx_path).contract.onnx
+    assert Classifier(onnx_path).contract.onnx.quantization is None
     int8 = Classifier(tmp_path / "run" / "model.int8.onnx")
-    assert int8.contract.onnx["quantization"].startswith("int8")
+    assert int8.contract.onnx.quantization.startswith("int8")
     assert int8.contract.metrics["test"]["count"] == result["test_photos"]
 
 

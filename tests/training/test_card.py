@@ -4,7 +4,7 @@ sections there only when the run measured them."""
 import numpy as np
 import pytest
 
-from app.inference.contract import Contract, ModelInput
+from app.inference.contract import Contract, ImageNetFusion, ModelInput, TrainingData
 from training import metrics
 from training.card import Findings, model_card
 from training.targets import check_targets
@@ -20,9 +20,8 @@ def contract(**changes) -> Contract:
     test = metrics.summarise(np.eye(3)[[0, 1, 1, 1, 2, 2]] * 0.9 + 0.03, labels, tuple(NAMES))
     values = dict(name="catsdogs-test", version="1", created="today", architecture="tiny", class_names=NAMES,
                   input=ModelInput("image", 32), preprocessing="squash", temperature=1.23456,
-                  training_data={"pets": ["pets"], "others": ["things"], "sources": {"pets": "Pets — a copy"},
-                                 "counts": {"test": {"cat": 2, "dog": 2, "other": 2}}, "skipped_files": 0,
-                                 "split": "by hash"},
+                  training_data=TrainingData(pets=["pets"], others=["things"], sources={"pets": "Pets — a copy"},
+                                             counts={"test": {"cat": 2, "dog": 2, "other": 2}}, split="by hash"),
                   metrics={"test": test}, config={"head_folds": 3}, stage_seconds={"head": 1.5})
     return Contract(**{**values, **changes})
 
@@ -69,7 +68,8 @@ def test_figures_are_linked_when_they_were_drawn():
 
 @pytest.mark.parametrize("names, shown", [(["tench"] * 1000, "view of 1,000 kinds."), ([], "view of its kinds.")])
 def test_imagenet_s_kinds_are_counted_from_the_contract(names, shown):
-    card = model_card(contract(imagenet_fusion={"imagenet_class_names": names}), findings())
+    fusion = ImageNetFusion(inputs=[], imagenet_classes={}, kernel=[], bias=[], imagenet_class_names=names)
+    card = model_card(contract(imagenet_fusion=fusion), findings())
     assert shown in card
 
 

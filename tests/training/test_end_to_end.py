@@ -55,7 +55,7 @@ def test_resuming_reuses_finished_stages(lite0_run, tmp_path):
 def test_a_cross_validated_head_is_scored_and_calibrated_out_of_fold(tmp_path):
     contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--head_folds=3",
                         "--head_augmented_copies=1")
-    counts = contract.training_data["counts"]
+    counts = contract.training_data.counts
     held_out = contract.metrics["cv"]
     assert "val" not in contract.metrics  # val is training data here, so no val figures
     assert held_out["count"] == sum(counts["train"].values()) + sum(counts["val"].values())
