@@ -50,10 +50,10 @@ def convert(run_dir: Path, output: Path) -> onnx.ModelProto:
     return proto
 
 
-def proto_halved(path: Path) -> bool:
+def proto_halved(proto: onnx.ModelProto) -> bool:
     from convert.half_precision import SUFFIX
 
-    return any(init.name.endswith(SUFFIX) for init in onnx.load(str(path)).graph.initializer)
+    return any(init.name.endswith(SUFFIX) for init in proto.graph.initializer)
 
 
 def tolerance_of(output: str, halved: bool) -> float:
@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     # converted and checked beside the target, then moved into place: a failed check never
     # replaces the model the app loads
     candidate = output.with_name(f".{output.name}.candidate")
-    convert(Path(args.run_dir), candidate)
+    proto = convert(Path(args.run_dir), candidate)
     size_mb = candidate.stat().st_size / 1e6
     images = parity_images(Path(args.run_dir), args.parity_images)
     differences = max_output_differences(Path(args.run_dir) / "model.keras", candidate, images)
-    halved = proto_halved(candidate)
+    halved = proto_halved(proto)
     tolerances = {name: tolerance_of(name, halved) for name in differences}
     ok = all(d < tolerances[name] for name, d in differences.items())
     if ok:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from benchmarks.server import Server
 from tests.conftest import EVERYDAY, PETS, ROOT, photo
 
 pytestmark = pytest.mark.slow
@@ -31,35 +28,20 @@ AXE = ROOT / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # make 
 
 @pytest.fixture(scope="module")
 def server_env(tmp_path_factory) -> dict[str, str]:
-    """The environment of the test's server: `make serve`'s defaults on a free loopback port,
-    with a database of its own so that reruns and the checkout's var/ never meet."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1",
-            "ALLOWED_HOSTS": "127.0.0.1", "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
-            "DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+    """The environment of the test's server: `make serve`'s defaults, with a database of its
+    own so that reruns and the checkout's var/ never meet."""
+    return {**os.environ, "WEB_CONCURRENCY": "1", "ALLOWED_HOSTS": "127.0.0.1",
+            "STATIC_ROOT": str(tmp_path_factory.mktemp("static")), "DATA_DIR": str(tmp_path_factory.mktemp("data"))}
 
 
 @pytest.fixture(scope="module")
 def server_url(server_env):
     """gunicorn on loopback, configured as `make serve` configures it."""
-    env, port = server_env, server_env["PORT"]
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    server = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/readyz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=20)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=server_env,
+                   check=True)
+    with Server(server_env) as server:
+        server.wait_ready()
+        yield server.url
 
 
 @pytest.fixture(scope="module")
