@@ -170,8 +170,8 @@ def fit_on_augmented_batches(classifier: keras.Model, data: CachedData, config: 
     steps = config.steps_per_epoch or len(train_labels) // config.batch_size
     peak = config.scratch_learning_rate if scratch else config.finetune_learning_rate
     budget = _TimeBudget(config.time_budget_minutes * 60, peak, epochs * steps) if config.time_budget_minutes else None
-    # With a time budget the cosine runs over the budget, not the steps, so whatever the
-    # machine's speed the run ends annealed instead of stopped halfway down the schedule.
+    # With a time budget the cosine runs over the budget or the steps, whichever ends first,
+    # so whatever the machine's speed the run ends annealed, not halfway down the schedule.
     learning_rate = peak if budget else keras.optimizers.schedules.CosineDecay(peak, decay_steps=epochs * steps)
     classifier.compile(keras.optimizers.Adam(learning_rate),
                        keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
