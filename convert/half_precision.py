@@ -17,7 +17,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-HEAD_OUTPUT = "class_map"
+from app.inference.contract import CLASS_MAP
+
 SMALLEST = 1024  # elements; smaller tensors save nothing worth a node
 SUFFIX = "_float16"
 
@@ -36,7 +37,7 @@ def _feeds(graph: onnx.GraphProto, output: str) -> set[str]:
 
 def imagenet_branch_weights(graph: onnx.GraphProto) -> list[str]:
     """Float32 initializers used only off the head's path."""
-    on_head_path = _feeds(graph, HEAD_OUTPUT)
+    on_head_path = _feeds(graph, CLASS_MAP)
     users: dict[str, list[str]] = {}
     for node in graph.node:
         for name in node.input:
@@ -49,7 +50,7 @@ def imagenet_branch_weights(graph: onnx.GraphProto) -> list[str]:
 def halve_imagenet_branch(proto: onnx.ModelProto) -> int:
     """Rewrite the branch's weights as float16 + Cast, in place; returns how many."""
     graph = proto.graph
-    names = set(imagenet_branch_weights(graph)) if any(o.name == HEAD_OUTPUT for o in graph.output) else set()
+    names = set(imagenet_branch_weights(graph)) if any(o.name == CLASS_MAP for o in graph.output) else set()
     kept = [init for init in graph.initializer if init.name not in names]
     halved = [init for init in graph.initializer if init.name in names]
     del graph.initializer[:]

@@ -75,6 +75,7 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     """Write the int8 model; its contract is updated later with its own test metrics."""
     prepared, widened = output.with_suffix(".prep.onnx"), output.with_suffix(".float32.onnx")
     full = onnx.load(str(model_path))
+    contract = Contract.read_proto(full)  # quantize_static writes a new model without our metadata
     widen(full)  # quantization reads float32 initializers, not a half-precision branch's casts
     onnx.save(full, str(widened))
     quant_pre_process(str(widened), str(prepared), skip_symbolic_shape=True)  # shapes are static
@@ -83,8 +84,6 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     nodes_to_exclude=head_nodes(onnx.load(str(prepared))))
     prepared.unlink()
-    # keep the contract: quantize_static writes a new model without our metadata
-    contract = Contract.read_proto(onnx.load(str(model_path)))
     contract.onnx = dataclasses.replace(contract.onnx, quantization="int8 static, QDQ, per-channel weights")
     target = onnx.load(str(output))
     contract.write_metadata(target)

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from app.inference.decision import OTHER
 from app.inference.preprocess import ImageError, preprocess
 from training.copies import copy_groups
-from training.data import CLASS_NAMES, Example, kind_of, split_of
+from training.data import Example, kind_of, split_of
 
 SPLIT_RULE = "sha1 of file bytes: 80% train, 10% val, 10% test; near-copies of 'other' photos share a split"
 
@@ -107,11 +108,10 @@ def build_cache(examples: list[Example], cache_root: Path, size: int, workers: i
 
 def keep_copies_together(rows: list[dict], images: np.ndarray) -> None:
     """Give every near-copy among the "other" photos of one kind its group's first split."""
-    other = CLASS_NAMES.index("other")
     by_kind: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
-        if row["label"] == other:
-            by_kind.setdefault(kind_of(row["path"], other), []).append(i)
+        if row["label"] == OTHER:
+            by_kind.setdefault(kind_of(row["path"], OTHER), []).append(i)
     for members in by_kind.values():
         groups = copy_groups(images[members])
         for member, first in zip(members, groups):

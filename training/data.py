@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.inference.decision import CLASS_NAMES
+from app.inference.decision import CAT, CLASS_NAMES, DOG, OTHER
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 
@@ -43,8 +43,8 @@ def find_pet_examples(folder: Path) -> list[Example]:
     folder = Path(folder)
     cat_dir, dog_dir = _child(folder, "cat"), _child(folder, "dog")
     if cat_dir and dog_dir:
-        return ([Example(p, CLASS_NAMES.index("cat")) for p in _image_files(cat_dir)]
-                + [Example(p, CLASS_NAMES.index("dog")) for p in _image_files(dog_dir)])
+        return ([Example(p, CAT) for p in _image_files(cat_dir)]
+                + [Example(p, DOG) for p in _image_files(dog_dir)])
     examples = []
     for path in _image_files(folder):
         prefix = path.name.split(".", 1)[0].lower()
@@ -57,7 +57,7 @@ def find_pet_examples(folder: Path) -> list[Example]:
 
 def find_other_examples(folder: Path) -> list[Example]:
     """Every photo in the folder is labelled "other"."""
-    return [Example(p, CLASS_NAMES.index("other")) for p in _image_files(Path(folder))]
+    return [Example(p, OTHER) for p in _image_files(Path(folder))]
 
 
 def kind_of(path: str | Path, label: int) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from training.data import CLASS_NAMES
+from app.inference.decision import CLASS_NAMES, OTHER, decide
 
 # ImageNet-1k class indices: 151 Chihuahua .. 268 Mexican hairless; 281 tabby .. 285 Egyptian cat.
 IMAGENET_DOGS = range(151, 269)
@@ -54,7 +54,7 @@ def imagenet_class_names() -> list[str]:
 def imagenet_groups(classes: int = 1000) -> np.ndarray:
     """(classes, 3) 0/1 matrix: which ImageNet classes count as cat, dog and other."""
     groups = np.zeros((classes, len(CLASS_NAMES)), np.float32)
-    groups[:, CLASS_NAMES.index("other")] = 1
+    groups[:, OTHER] = 1
     for name, indices in (("cat", IMAGENET_CATS), ("dog", IMAGENET_DOGS)):
         groups[list(indices)] = np.eye(len(CLASS_NAMES), dtype=np.float32)[CLASS_NAMES.index(name)]
     return groups
@@ -113,5 +113,4 @@ def imagenet_gate(head_logits: np.ndarray, imagenet_logits: np.ndarray) -> np.nd
     """The simplest use of ImageNet, for comparison: "other" whenever ImageNet gives cats
     and dogs together less than half, else the head's own answer. Returns class indices."""
     log_groups = imagenet_log_groups(imagenet_logits)
-    other = CLASS_NAMES.index("other")
-    return np.where(log_groups[:, other] > np.log(0.5), other, head_logits.argmax(axis=1))
+    return np.where(log_groups[:, OTHER] > np.log(0.5), OTHER, decide(head_logits))

@@ -4,9 +4,9 @@
 
 Reads the run's contract.json, predictions-test.npz, predictions-held-out.npz
 and learning curves, then writes into --output: MODEL_CARD.md, metrics.json
-(headline figures and the targets, met or not) and report/*.png (confusion
-matrix, ROC curves, reliability diagram, learning curves, misclassified
-photos, the worst mistakes on kinds held out of training). Prints the targets
+(headline figures and the targets, met or not) and report/ (PNG figures of the
+confusion matrix, ROC curves, reliability diagram and learning curves; JPEG
+contact sheets of misclassified photos and of the worst mistakes on kinds held out of training). Prints the targets
 table.
 """
 

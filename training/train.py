@@ -231,7 +231,7 @@ class _TimeBudget(keras.callbacks.Callback):
     def __init__(self, seconds: float, peak_learning_rate: float, total_steps: int):
         super().__init__()
         self.seconds, self.peak, self.total_steps = seconds, peak_learning_rate, total_steps
-        self.start, self.step = time.time(), 0
+        self.start, self.step = 0.0, 0  # the clock starts with training (on_train_begin)
 
     def on_train_begin(self, logs=None):
         self.start = time.time()

@@ -21,6 +21,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from app.inference.contract import CLASS_MAP, IMAGENET_PROBABILITIES, INPUT_NAME, PROBABILITIES
+
 HEAD_LAYER = "head"
 
 
@@ -132,7 +134,7 @@ def make_logits_and_map(classifier: keras.Model, mirror_average: bool,
             imagenet.set_weights(list(imagenet_head))
         return keras.Model(classifier.input, outputs)
     plain = make_logits_and_map(classifier, False, imagenet_head, untuned_top)
-    images = keras.Input(classifier.input_shape[1:], name="image")
+    images = keras.Input(classifier.input_shape[1:], name=INPUT_NAME)
     outputs = plain(AddMirrorImages(name="add_mirror_images")(images))
     averaged = [AverageMirrorPairs(maps=i == 1, name=f"mirror_mean_{i}")(t) for i, t in enumerate(outputs)]
     return keras.Model(images, averaged)
@@ -164,7 +166,7 @@ def make_export_model(classifier: keras.Model, temperature: float, mirror_averag
         class_map = weigh_map(class_map)
         weigh_map.set_weights([fusion.kernel[:len(fusion.bias)]])  # the rows that weigh the head's logits
     scaled = layers.Rescaling(1.0 / temperature, name="temperature")(logits)
-    outputs = [layers.Softmax(name="probabilities")(scaled), layers.Identity(name="class_map")(class_map)]
+    outputs = [layers.Softmax(name=PROBABILITIES)(scaled), layers.Identity(name=CLASS_MAP)(class_map)]
     if fusion is not None:
-        outputs.append(layers.Softmax(name="imagenet_probabilities")(scorer.outputs[2]))
+        outputs.append(layers.Softmax(name=IMAGENET_PROBABILITIES)(scorer.outputs[2]))
     return keras.Model(scorer.inputs, outputs, name=f"{classifier.name}-export")

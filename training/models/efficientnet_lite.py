@@ -18,6 +18,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from app.inference.contract import INPUT_NAME
+
 # (repeats, kernel, stride, expand ratio, output channels) of the 7 stages of B0.
 BASE_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
                (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
@@ -121,7 +123,7 @@ def make_backbone(model_name: str = "efficientnet-lite0", input_size: int | None
     """0..255 RGB images -> last convolution features (N, h, w, 1280)."""
     lite_size = LITE_SIZES[model_name]
     size = input_size or lite_size.resolution
-    inputs = keras.Input((size, size, 3), name="image")
+    inputs = keras.Input((size, size, 3), name=INPUT_NAME)
     x = layers.Rescaling(INPUT_SCALE, INPUT_OFFSET, name="normalise")(inputs)
     x = _conv_bn_relu6(x, STEM_CHANNELS, 3, 2, "stem")
     return keras.Model(inputs, _blocks_and_head(x, block_specs(lite_size)), name=model_name)

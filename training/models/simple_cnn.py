@@ -15,12 +15,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from app.inference.contract import INPUT_NAME
+
 SCRATCH_SIZE = 96  # the network's working size
 
 
 def make_backbone(input_size: int = SCRATCH_SIZE, filters: tuple[int, ...] = (32, 64, 128, 128)) -> keras.Model:
     """0..255 RGB images -> feature map (N, 6, 6, 256)."""
-    inputs = keras.Input((input_size, input_size, 3), name="image")
+    inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
     x = inputs
     if input_size != SCRATCH_SIZE:
         x = layers.Resizing(SCRATCH_SIZE, SCRATCH_SIZE, interpolation="bilinear", name="resize")(x)
