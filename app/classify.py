@@ -194,7 +194,7 @@ def _read(path: Path, max_bytes: int) -> bytes:
     except FileNotFoundError:
         raise ImageError("not_found", "No such file or folder.") from None
     except OSError as error:  # permissions, a broken link, a vanished file
-        raise ImageError("unreadable", f"The file cannot be read: {error.strerror or error}.") from None
+        raise ImageError("unreadable", f"The file cannot be read: {_reason(error)}.") from None
     if len(data) > max_bytes:
         raise _too_large(max_bytes)
     return data

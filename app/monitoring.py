@@ -47,10 +47,10 @@ def record_answer(answer: Answer) -> None:
             FILE_ERRORS.labels(code=entry.error.code).inc()
     if classified:
         timing = answer.timing_ms
-        for stage, ms in (("preprocess", timing.preprocess), ("inference", timing.inference),
-                          ("total", timing.total)):
+        for stage in ("preprocess", "inference", "total"):
+            share = getattr(timing, stage) / 1000 / classified  # each photo's share of the batch
             for _ in range(classified):
-                PHOTO_SECONDS.labels(stage=stage).observe(ms / 1000 / classified)
+                PHOTO_SECONDS.labels(stage=stage).observe(share)
 
 
 def record_feedback(predicted: str, correct: str) -> None:

@@ -23,10 +23,14 @@ from convert.quantize import load_photos, probabilities_of
 from training.metrics import Paired
 
 
-def right_answers(model: Path, paths: list[str], labels: np.ndarray) -> np.ndarray:
-    classifier = Classifier(model, threads=2)
-    images = load_photos(paths, classifier.input_size)
-    return decide(probabilities_of(classifier, images)) == labels
+def right_answers(models: tuple[Path, ...], paths: list[str], labels: np.ndarray) -> list[np.ndarray]:
+    """Right or not, per photo, for each model; the photos decoded once per input size."""
+    classifiers = [Classifier(model, threads=2) for model in models]
+    photos: dict[int, np.ndarray] = {}
+    for classifier in classifiers:
+        if classifier.input_size not in photos:
+            photos[classifier.input_size] = load_photos(paths, classifier.input_size)
+    return [decide(probabilities_of(c, photos[c.input_size])) == labels for c in classifiers]
 
 
 def paired(reference: np.ndarray, candidate: np.ndarray, rows: np.ndarray) -> dict:
@@ -35,7 +39,7 @@ def paired(reference: np.ndarray, candidate: np.ndarray, rows: np.ndarray) -> di
 
 def compare_models(reference: Path, candidate: Path, test: dict) -> dict:
     paths, labels, kinds = list(test["paths"]), test["labels"], np.asarray(test["kinds"])
-    reference_right, candidate_right = (right_answers(m, paths, labels) for m in (reference, candidate))
+    reference_right, candidate_right = right_answers((reference, candidate), paths, labels)
     groups = {"pets": np.isin(kinds, ("cat", "dog")), "other": ~np.isin(kinds, ("cat", "dog"))}
     groups.update({f"other: {kind}": kinds == kind for kind in sorted(set(kinds) - {"cat", "dog"})})
     return {"reference": str(reference), "candidate": str(candidate),

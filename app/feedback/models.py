@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.db import models
 
-LABELS = ("cat", "dog", "other")
+from app.inference.decision import CLASS_NAMES
+
+LABELS = CLASS_NAMES  # what a person may say a photo shows: the model's classes
 
 
 class Feedback(models.Model):

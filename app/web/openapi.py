@@ -3,12 +3,19 @@ schemas are made from their classes (app/inference/answer.py), so they cannot di
 
 from __future__ import annotations
 
+import functools
+
 from app.feedback.service import Stored
 from app.inference.answer import CLASSES, Answer, Refusal
 from app.inference.preprocess import FORMAT_NAMES
 from app.json_dataclasses import schema_of
 
-def _answer(class_names: list[str]) -> dict:
+# The schemas are fixed once the served model's classes are known: made once, not per request.
+_REFUSAL, _STORED = schema_of(Refusal), schema_of(Stored)
+
+
+@functools.lru_cache(maxsize=4)
+def _answer(class_names: tuple[str, ...]) -> dict:
     return schema_of(Answer, {CLASSES: list(class_names)})
 
 
@@ -19,7 +26,7 @@ _REQUEST_ID = {"description": "The request's id: the X-Request-ID the client or 
 
 def _error_response(description: str) -> dict:
     return {"description": description, "headers": {"X-Request-ID": _REQUEST_ID},
-            "content": {"application/json": {"schema": schema_of(Refusal)}}}
+            "content": {"application/json": {"schema": _REFUSAL}}}
 
 
 def _with_request_id(paths: dict) -> dict:
@@ -55,7 +62,7 @@ def _feedback(max_bytes: int, class_names: list[str], retention_days: int) -> di
                           "description": f"The photo (one {FORMAT_NAMES} file); needed with consent=true, "
                                          "ignored without."}}}}}},
         "responses": {
-            "201": {"description": "Stored.", "content": {"application/json": {"schema": schema_of(Stored)}}},
+            "201": {"description": "Stored.", "content": {"application/json": {"schema": _STORED}}},
             "400": _error_response("A label or the model version is missing or unknown, or the photo is "
                                    "missing (with consent) or unreadable."),
             "405": _error_response("Not a POST."),
@@ -85,7 +92,7 @@ def openapi_document(max_files: int, max_bytes: int, class_names: list[str], ret
                                                        "description": f"A {FORMAT_NAMES} file."}}}}}}},
                 "responses": {
                     "200": {"description": "Every file answered (some may carry an error).",
-                            "content": {"application/json": {"schema": _answer(class_names)}}},
+                            "content": {"application/json": {"schema": _answer(tuple(class_names))}}},
                     "400": _error_response("Bad request, or no file was a readable image."),
                     "405": _error_response("Not a POST."),
                     "413": _error_response(f"Over {max_bytes} bytes, too many files or too many pixels."),
