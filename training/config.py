@@ -49,6 +49,7 @@ class TrainConfig:
     steps_per_epoch: int = 0  # 0 = one pass over the training split
     batch_size: int = 32
     label_smoothing: float = 0.05
+    other_loss_weight: float = 1.0  # stage 2: an "other" photo's weight in the loss; below 1, fewer pets are called "other"
     # simple-cnn (trained from scratch, all in stage 2)
     scratch_epochs: int = 12
     scratch_learning_rate: float = 1e-3

@@ -217,11 +217,19 @@ def augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainConfi
                 yield images[rows], labels[rows]
 
     augmenter = make_augmenter(config.seed)
+    class_weights = tf.constant(loss_weights(config), tf.float32)
     dataset = tf.data.Dataset.from_generator(batches, output_signature=(
         tf.TensorSpec((batch, size, size, 3), tf.uint8), tf.TensorSpec((batch,), tf.int64)))
     return dataset.map(
-        lambda x, y: (augmenter(tf.cast(x, tf.float32), training=True), tf.one_hot(y, len(CLASS_NAMES))),
+        lambda x, y: (augmenter(tf.cast(x, tf.float32), training=True), tf.one_hot(y, len(CLASS_NAMES)),
+                      tf.gather(class_weights, y)),
         num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+
+def loss_weights(config: TrainConfig) -> list[float]:
+    """Each class's weight in the loss: "other" is the only one that can be lowered, because a
+    small network trained from scratch otherwise answers "other" for the pets it is unsure of."""
+    return [config.other_loss_weight if index == OTHER else 1.0 for index in range(len(CLASS_NAMES))]
 
 
 class _TimeBudget(keras.callbacks.Callback):

@@ -1,5 +1,5 @@
-"""The time budget of training from scratch: the learning rate anneals over whichever of the
-time and the steps runs out first, and training stops when the time is up."""
+"""Training from scratch: the learning rate anneals over whichever of the time budget and the
+steps runs out first, training stops when the time is up, and "other" photos can weigh less."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from training.train import _TimeBudget, budget_cosine
+from app.inference.decision import CAT, DOG, OTHER
+from training.config import TrainConfig
+from training.train import _TimeBudget, augmented_batches, budget_cosine
 
 
 def test_the_schedule_starts_at_the_peak_and_ends_at_zero_on_the_faster_clock():
@@ -51,3 +53,23 @@ def test_with_time_to_spare_the_rate_follows_the_steps_down_to_almost_nothing():
 def test_when_the_time_is_up_training_stops_after_the_batch_it_is_in():
     rates, _ = _fit(_TimeBudget(1e-9, 1e-2, total_steps=50), 50)
     assert len(rates.seen) == 1
+
+
+def _batches(other_loss_weight: float, labels: np.ndarray):
+    config = TrainConfig(batch_size=len(labels), other_loss_weight=other_loss_weight)
+    images = np.zeros((len(labels), 32, 32, 3), np.uint8)
+    return next(iter(augmented_batches(images, labels, config)))
+
+
+def test_each_photo_in_a_batch_weighs_what_its_class_weighs():
+    labels = np.array([CAT, OTHER, DOG, OTHER, OTHER, CAT])
+    images, one_hot, weights = (keras.ops.convert_to_numpy(t) for t in _batches(0.5, labels))
+    by_label = dict(zip(one_hot.argmax(axis=1).tolist(), weights.tolist()))
+    assert images.shape == (6, 32, 32, 3)
+    assert by_label == {CAT: 1.0, DOG: 1.0, OTHER: 0.5}
+    assert sorted(weights.tolist()) == [0.5, 0.5, 0.5, 1.0, 1.0, 1.0]
+
+
+def test_by_default_every_photo_weighs_the_same():
+    _, _, weights = _batches(1.0, np.array([CAT, DOG, OTHER, OTHER]))
+    assert keras.ops.convert_to_numpy(weights).tolist() == [1.0, 1.0, 1.0, 1.0]
