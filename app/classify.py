@@ -36,13 +36,13 @@ from typing import TextIO
 from app.env import env_choice, env_int, env_str
 from app.inference.answer import PhotoAnswer
 from app.inference.model import ModelLoadError
-from app.inference.preprocess import DEFAULT_MAX_PIXELS, ImageError, sniff_format, unsupported_format
+from app.inference.preprocess import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, sniff_format,
+                                      unsupported_format)
 from app.inference.variant import CHOICES as VARIANT_CHOICES
 
 # The same settings, read the same way, as app/settings.py (without starting Django).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "model" / "catsdogs.onnx"
 BATCH = 16  # photos per model run: the API's default maximum per request
-MAX_BYTES = 20 * 1024 * 1024  # per file, as the API's whole request (MAX_UPLOAD_BYTES)
 HEAD_BYTES = 4096  # enough to tell every format from its first bytes (HEIF's ftyp: at most 1,024)
 
 
@@ -78,7 +78,7 @@ class Settings:
     model: Path
     variant: str
     max_pixels: int
-    max_bytes: int = MAX_BYTES
+    max_bytes: int = DEFAULT_MAX_BYTES
 
 
 # --- finding the files -------------------------------------------------------------------
@@ -152,6 +152,15 @@ def _start_worker(settings: Settings) -> None:
 
     cv2.setNumThreads(1)  # one process per core already: more threads would only contend
     _worker = (get_classifier(str(settings.model), 1, settings.variant), settings)
+
+
+def _stop_worker() -> None:
+    """Let go of this process's model: with a pool, only the workers classify."""
+    global _worker
+    from app.inference.model import get_classifier
+
+    _worker = None
+    get_classifier.cache_clear()
 
 
 def classify_jobs(jobs: list[Job]) -> list[Row]:
@@ -249,7 +258,8 @@ class Runner:
     """Batches of jobs through `workers` processes (this one alone for 1), rows in order.
 
     The model is loaded here first, so that a model that cannot be loaded stops the command
-    once (ModelLoadError) instead of failing in every worker. A worker that dies (killed, out
+    once (ModelLoadError) instead of failing in every worker; with a pool it is then let go,
+    since each worker loads its own. A worker that dies (killed, out
     of memory) breaks the pool: its batch is retried one file at a time in a new pool, and
     only the file whose worker dies again gets an error row."""
 
@@ -258,7 +268,10 @@ class Runner:
         self.work = work or classify_jobs  # what a worker does with one batch
         _start_worker(settings)
         self.class_names = _class_names()
-        self.pool = self._new_pool() if workers > 1 else None
+        self.pool = None
+        if workers > 1:
+            _stop_worker()
+            self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: each worker builds its own onnxruntime session in a clean process
@@ -417,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     settings = Settings(args.model, env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES),
                         env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1),
-                        env_int("MAX_UPLOAD_BYTES", MAX_BYTES, minimum=1024))
+                        env_int("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=1024))
     outputs = [p for p in (args.csv, args.jsonl, args.sort_into, args.heatmaps) if p is not None]
     jobs = find_jobs(args.paths, {p.resolve() for p in outputs}, args.heatmaps)
     try:

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 
 from app.env import env_bool, env_choice, env_int, env_list, env_str
-from app.inference.preprocess import DEFAULT_MAX_PIXELS
+from app.inference.preprocess import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from app.inference.variant import CHOICES as VARIANT_CHOICES
 from app import database, logs, secret_key
 
@@ -101,7 +101,7 @@ MODEL_PATH = Path(env_str("MODEL_PATH", str(BASE_DIR / "app" / "model" / "catsdo
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1, minimum=1)  # per gunicorn worker
 MODEL_VARIANT = env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES)  # auto: int8 where the CPU gains from it
 MAX_FILES_PER_REQUEST = env_int("MAX_FILES_PER_REQUEST", 16, minimum=1)
-MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, minimum=1024)  # whole request body
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=1024)  # whole request body
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
 METRICS_PORT = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's own port (see app/web/views.metrics)
 METRICS_TOKEN = env_str("METRICS_TOKEN")  # or METRICS_TOKEN_FILE; a bearer token for /metrics

@@ -130,7 +130,7 @@ def _training(contract: Contract) -> dict:
 def _licences(contract: Contract) -> str:
     """What the photos, the starting weights and the project may be used for."""
     data = contract.training_data
-    terms = licences.photo_terms(data.pets + data.others, data.sources)
+    terms = licences.photo_terms(data)
     return _fill("model_card/licences.md", photo_terms=_lines(terms), weights=licences.weights_licence(contract),
                  project_licence=licences.project_licence())
 
@@ -146,8 +146,7 @@ def _imagenet_backing(contract: Contract) -> str:
 
 def _described(folders: list[str], contract: Contract) -> str:
     """Data folders with the description the run recorded for each (its README's title)."""
-    sources = contract.training_data.sources
-    return ", ".join(f"{folder} ({sources[folder]})" if folder in sources else folder for folder in folders)
+    return ", ".join(contract.training_data.described(folder) for folder in folders)
 
 
 def _other_kinds(contract: Contract) -> list[str]:

@@ -8,20 +8,19 @@ import importlib.metadata
 import json
 from pathlib import Path
 
-from app.inference.contract import Contract
+from app.inference.contract import Contract, TrainingData
 
 PHOTO_TERMS = Path(__file__).parent / "templates" / "model_card" / "photo_terms.json"
 PROJECT_LICENCE = Path(__file__).resolve().parent.parent / "LICENSE"
 
 
-def photo_terms(folders: list[str], sources: dict[str, str]) -> list[str]:
+def photo_terms(data: TrainingData) -> list[str]:
     """One line per training folder: its folder, its collection's title and its terms."""
     terms = json.loads(PHOTO_TERMS.read_text())
     lines = []
-    for folder in folders:
+    for folder in data.pets + data.others:
         collection = next((part for part in Path(folder).parts if part in terms), None)
-        title = f" ({sources[folder]})" if folder in sources else ""
-        lines.append(f"- {folder}{title}: {terms[collection] if collection else 'terms not recorded'}.")
+        lines.append(f"- {data.described(folder)}: {terms[collection] if collection else 'terms not recorded'}.")
     return lines
 
 

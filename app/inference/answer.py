@@ -96,3 +96,7 @@ class Refusal:
 
     error: Error = required("Why the request was refused.")
 
+    @classmethod
+    def of(cls, code: str, message: str) -> "Refusal":
+        return cls(Error(code, message))
+

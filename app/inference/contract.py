@@ -55,6 +55,10 @@ class TrainingData:
     sources: dict[str, str] = field(default_factory=dict)  # data set -> its README's title
     head_fitted_on: str = "train"
 
+    def described(self, folder: str) -> str:
+        """The data set with its README's title, as the run recorded it: "folder (title)"."""
+        return f"{folder} ({self.sources[folder]})" if folder in self.sources else folder
+
 
 @dataclass
 class OnnxGraph:

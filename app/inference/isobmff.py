@@ -20,7 +20,7 @@ AVIF_BRANDS = frozenset({b"avif", b"avis"})
 # HEVC-coded brands, and the generic image brands that HEVC files (Apple's, Samsung's) carry
 HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 _MAX_BOXES = 4096  # a real file has a few dozen; a crafted one must not make us loop for long
-# Entries read from iloc and ipma, all loops together: a phone's photo has a few hundred at most
+# Entries read from iinf, iloc and ipma, all loops together: a phone's photo has a few hundred at most
 # (tiles, thumbnails, EXIF); each costs about a microsecond, so this bounds a crafted file's cost.
 _MAX_STEPS = 16_384
 
@@ -137,7 +137,7 @@ _OUTPUT_SIZE_AT = {b"grid": 4, b"iovl": 10}
 def _derived_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tuple[int, int]]:
     """Output (width, height) of every grid and overlay item: the canvas libheif allocates,
     which need not match the item's ispe (its tiles or layers may all be one tiny picture)."""
-    kinds = {item: kind for kind in _OUTPUT_SIZE_AT for item in _items_of_type(data, start, end, kind)}
+    kinds = _item_types(data, start, end, set(_OUTPUT_SIZE_AT), steps)
     iloc = _child(data, start, end, b"iloc")
     if not kinds or iloc is None:
         return []
@@ -151,19 +151,21 @@ def _derived_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tup
     return sizes
 
 
-def _items_of_type(data: bytes, start: int, end: int, kind: bytes) -> set[int]:
+def _item_types(data: bytes, start: int, end: int, wanted: set[bytes], steps: _Steps) -> dict[int, bytes]:
+    """{item id: type} of the items whose type is one of `wanted`, in one walk of iinf."""
     iinf = _child(data, start, end, b"iinf")
     if iinf is None:
-        return set()
+        return {}
     first = iinf[0] + 4 + (4 if data[iinf[0]] else 2)  # full box, then the entry count
-    items = set()
+    items = {}
     for box, s, _ in _boxes(data, first, iinf[1]):
+        steps.take()
         version = data[s] if box == b"infe" else 0
         if version >= 2:
             item = struct.unpack_from(">I" if version == 3 else ">H", data, s + 4)[0]
             type_at = s + 4 + (4 if version == 3 else 2) + 2  # then item_protection_index
-            if data[type_at:type_at + 4] == kind:
-                items.add(item)
+            if data[type_at:type_at + 4] in wanted:
+                items[item] = data[type_at:type_at + 4]
     return items
 
 

@@ -44,12 +44,11 @@ def classify(uploads: list[Upload], classifier: Classifier, max_pixels: int, hea
             errors[i] = Error(error.code, error.message)
     preprocessed = time.perf_counter()
 
-    predictions = iter(classifier.predict(np.stack(pixels)) if pixels else [])
+    predictions = classifier.predict(np.stack(pixels)) if pixels else []
     inferred = time.perf_counter()
 
-    images = iter(pixels)
-    entries = [PhotoAnswer(name, error=errors[i]) if i in errors
-               else _answered(name, next(predictions), next(images), heatmaps)
+    readable = zip(predictions, pixels)  # in upload order, skipping the unreadable ones
+    entries = [PhotoAnswer(name, error=errors[i]) if i in errors else _answered(name, *next(readable), heatmaps)
                for i, name in enumerate(filenames)]
     done = time.perf_counter()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from app.inference.answer import Error, Refusal
+from app.inference.answer import Refusal
 from app.json_dataclasses import as_json
 
 
@@ -18,11 +18,11 @@ class RequestError(Exception):
         self.status, self.code, self.message = status, code, message
 
     def refusal(self) -> Refusal:
-        return Refusal(Error(self.code, self.message))
+        return Refusal.of(self.code, self.message)
 
 
 def json_error(status: int, code: str, message: str, **headers: str) -> JsonResponse:
-    response = JsonResponse(as_json(Refusal(Error(code, message))), status=status)
+    response = JsonResponse(as_json(Refusal.of(code, message)), status=status)
     for name, value in headers.items():
         response[name.replace("_", "-").title()] = value
     return response

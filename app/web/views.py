@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from app import monitoring
 from app.feedback import service as feedback
-from app.inference.answer import Answer, Error, Refusal
+from app.inference.answer import Answer, Refusal
 from app.inference.model import Classifier, get_classifier
 from app.inference.preprocess import FORMAT_NAMES
 from app.inference.service import Upload, classify
@@ -108,7 +108,7 @@ def _feedback(request: HttpRequest) -> tuple[int, feedback.Stored | Refusal]:
             image=files[0].content if files else None)
         stored = feedback.record(report, settings.MAX_IMAGE_PIXELS, settings.FEEDBACK_RETENTION_DAYS)
     except (RequestError, feedback.FeedbackError) as error:
-        return error.status, Refusal(Error(error.code, error.message))
+        return error.status, Refusal.of(error.code, error.message)
     return 201, stored
 
 

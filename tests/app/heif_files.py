@@ -6,14 +6,15 @@ from tests.images import box
 
 
 def heif_with_tables(iloc: bytes, ipma: bytes | None = None, kind: bytes = b"grid", idat: bytes = b"",
-                     iloc_version: int = 0) -> bytes:
+                     iloc_version: int = 0, tiles: int = 0) -> bytes:
     """A HEIC whose primary item 1 is a derived item of this kind (so iloc is read), with a 64x64
-    ispe and these iloc, ipma and idat payloads."""
-    infe = box(b"infe", (1).to_bytes(2, "big") + b"\x00\x00" + kind + b"\x00", full=2)
+    ispe, these iloc, ipma and idat payloads, and `tiles` more items listed in iinf."""
+    infe = b"".join(box(b"infe", item.to_bytes(2, "big") + b"\x00\x00" + (kind if item == 1 else b"hvc1") + b"\x00",
+                        full=2) for item in range(1, tiles + 2))
     ipco = box(b"ipco", box(b"ispe", (64).to_bytes(4, "big") * 2, full=0))
     ipma = ipma or (1).to_bytes(4, "big") + (1).to_bytes(2, "big") + bytes([1, 0x81])
     meta = box(b"meta", box(b"hdlr", b"\x00" * 4 + b"pict" + b"\x00" * 13, full=0)
-               + box(b"pitm", (1).to_bytes(2, "big"), full=0) + box(b"iinf", (1).to_bytes(2, "big") + infe, full=0)
+               + box(b"pitm", (1).to_bytes(2, "big"), full=0) + box(b"iinf", (tiles + 1).to_bytes(2, "big") + infe, full=0)
                + box(b"iloc", iloc, full=iloc_version) + (box(b"idat", idat) if idat else b"")
                + box(b"iprp", ipco + box(b"ipma", ipma, full=0)), full=0)
     return box(b"ftyp", b"heic" + b"\x00\x00\x00\x00" + b"mif1heic") + meta

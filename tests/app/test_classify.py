@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import classify
+from app.inference.model import get_classifier
 from app.inference.preprocess import decode_image
 from tests import images
 from tests.conftest import OTHERS, PETS, photo, upload
@@ -225,6 +226,16 @@ def test_a_worker_that_dies_costs_only_its_files_row(tmp_path):
         runner.close()
     assert [r.path for r in rows] == names
     assert [r.error_code or r.label for r in rows] == ["cat", "worker_crashed", "cat", "cat", "cat"]
+
+
+def test_with_workers_the_command_itself_lets_go_of_the_model():
+    runner = classify.Runner(classify.Settings(classify.DEFAULT_MODEL, "auto", 1000), 2, work=die_on_crash_jpg)
+    try:
+        assert classify._worker is None
+        assert get_classifier.cache_info().currsize == 0
+        assert runner.class_names == ["cat", "dog", "other"]  # read before the model was let go
+    finally:
+        runner.close()
 
 
 def test_a_folder_and_a_link_to_it_give_its_photos_once(tmp_path):

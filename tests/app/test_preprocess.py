@@ -313,6 +313,17 @@ def test_an_ipma_longer_than_any_photos_is_refused_from_the_shared_budget():
     assert time.process_time() - start < 0.5
 
 
+def test_the_item_list_counts_in_the_shared_budget_too():
+    """4,000 items listed in iinf and an ipma of 12,800 entries: each under the budget, not both."""
+    one = b"\x00\x01" + bytes([255]) + b"\x01" * 255
+    ipma = (50).to_bytes(4, "big") + one * 50
+    assert image_dimensions(heif_with_tables(iloc_v0(1, 1, 0x44), ipma), "heic") is not None
+    assert image_dimensions(heif_with_tables(iloc_v0(1, 1, 0x44), tiles=4000), "heic") is not None
+    with pytest.raises(ImageError) as error:
+        image_dimensions(heif_with_tables(iloc_v0(1, 1, 0x44), ipma, tiles=4000), "heic")
+    assert error.value.code == "corrupt_image"
+
+
 def test_a_real_heic_still_reads_under_the_budget(cat_rgb):
     assert preprocess(images.heic(cat_rgb), SIZE).shape == (SIZE, SIZE, 3)
 

@@ -3,7 +3,7 @@ package, the project's from its LICENSE."""
 
 import pytest
 
-from app.inference.contract import Contract, ModelInput
+from app.inference.contract import Contract, ModelInput, TrainingData
 from training import licences
 
 
@@ -14,8 +14,9 @@ def contract(architecture: str, pretrained: bool) -> Contract:
 
 
 def test_each_training_folder_gets_its_collection_s_terms():
-    lines = licences.photo_terms(["dogs-vs-cats/train", "datasets/everyday", "mine/holiday"],
-                                 {"dogs-vs-cats/train": "Dogs vs. Cats — development copy"})
+    data = TrainingData(pets=["dogs-vs-cats/train"], others=["datasets/everyday", "mine/holiday"], counts={},
+                        split="by name", sources={"dogs-vs-cats/train": "Dogs vs. Cats — development copy"})
+    lines = licences.photo_terms(data)
     assert lines[0].startswith("- dogs-vs-cats/train (Dogs vs. Cats — development copy): Kaggle's")
     assert lines[0].endswith("for research and education.")
     assert "(CC0)" in lines[1]
