@@ -79,7 +79,7 @@ def test_int8_is_judged_by_the_equivalence_rule_and_ships_beside_float32(lite0_r
     assert quantize_main([f"--model={onnx_path}", f"--run_dir={tmp_path / 'run'}", "--calibration_images=16",
                           "--ship"]) == 0
     result = json.loads((tmp_path / "run" / "quantization.json").read_text())
-    assert result["int8"]["megabytes"] < result["fp32"]["megabytes"] * 0.6  # ImageNet's classifier stays float32
+    assert result["int8"]["megabytes"] < result["fp32"]["megabytes"] * 0.6
     verdict = result["equivalence"]
     assert len(result["disagreements"]) == verdict["only_reference_right"] + verdict["only_variant_right"]
     assert int8_path_for(onnx_path).exists() == verdict["equivalent"]  # shipped beside, never instead
@@ -87,6 +87,18 @@ def test_int8_is_judged_by_the_equivalence_rule_and_ships_beside_float32(lite0_r
     int8 = Classifier(tmp_path / "run" / "model.int8.onnx")
     assert int8.contract.onnx.quantization.startswith("int8")
     assert int8.contract.metrics["test"]["count"] == result["test_photos"]
+    assert_imagenet_weights_are_int8_and_its_logits_float(tmp_path / "run" / "model.int8.onnx")
+
+
+def assert_imagenet_weights_are_int8_and_its_logits_float(path):
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    producers = {output: node for node in graph.node for output in node.output}
+    product = next(n for n in graph.node if "imagenet_fc" in n.name and n.op_type in ("Gemm", "MatMul"))
+    assert producers[product.input[1]].op_type == "DequantizeLinear"  # weights stored int8
+    readers = [n.op_type for n in graph.node if product.output[0] in n.input]
+    assert readers and "QuantizeLinear" not in readers  # ImageNet's logits are not rounded to 8 bits
 
 
 def test_a_mirror_averaging_model_converts_and_answers_the_same_for_a_mirrored_photo(tmp_path):
