@@ -33,12 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from app.env import env_choice, env_int, env_str
+from app.env import env_str, max_image_pixels, max_upload_bytes, model_variant
 from app.inference.answer import PhotoAnswer
 from app.inference.model import ModelLoadError
-from app.inference.preprocess import (DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, ImageError, sniff_format,
-                                      unsupported_format)
-from app.inference.variant import CHOICES as VARIANT_CHOICES
+from app.inference.preprocess import DEFAULT_MAX_BYTES, ImageError, sniff_format, unsupported_format
 
 # The same settings, read the same way, as app/settings.py (without starting Django).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "model" / "catsdogs.onnx"
@@ -154,13 +152,12 @@ def _start_worker(settings: Settings) -> None:
     _worker = (get_classifier(str(settings.model), 1, settings.variant), settings)
 
 
-def _stop_worker() -> None:
-    """Let go of this process's model: with a pool, only the workers classify."""
-    global _worker
+def _checked_class_names(settings: Settings) -> list[str]:
+    """Load the model once, outside the process-wide cache, for its class names only:
+    with a pool the workers classify, each with its own model."""
     from app.inference.model import get_classifier
 
-    _worker = None
-    get_classifier.cache_clear()
+    return list(get_classifier.__wrapped__(str(settings.model), 1, settings.variant).class_names)
 
 
 def classify_jobs(jobs: list[Job]) -> list[Row]:
@@ -258,7 +255,7 @@ class Runner:
     """Batches of jobs through `workers` processes (this one alone for 1), rows in order.
 
     The model is loaded here first, so that a model that cannot be loaded stops the command
-    once (ModelLoadError) instead of failing in every worker; with a pool it is then let go,
+    once (ModelLoadError) instead of failing in every worker; with a pool it is not kept,
     since each worker loads its own. A worker that dies (killed, out
     of memory) breaks the pool: its batch is retried one file at a time in a new pool, and
     only the file whose worker dies again gets an error row."""
@@ -266,12 +263,13 @@ class Runner:
     def __init__(self, settings: Settings, workers: int, batch: int = BATCH, work=None):
         self.settings, self.workers, self.batch = settings, workers, batch
         self.work = work or classify_jobs  # what a worker does with one batch
-        _start_worker(settings)
-        self.class_names = _class_names()
         self.pool = None
         if workers > 1:
-            _stop_worker()
+            self.class_names = _checked_class_names(settings)
             self.pool = self._new_pool()
+        else:
+            _start_worker(settings)
+            self.class_names = _class_names()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: each worker builds its own onnxruntime session in a clean process
@@ -428,9 +426,7 @@ def _positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    settings = Settings(args.model, env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES),
-                        env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1),
-                        env_int("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=1024))
+    settings = Settings(args.model, model_variant(), max_image_pixels(), max_upload_bytes())
     outputs = [p for p in (args.csv, args.jsonl, args.sort_into, args.heatmaps) if p is not None]
     jobs = find_jobs(args.paths, {p.resolve() for p in outputs}, args.heatmaps)
     try:

@@ -85,3 +85,26 @@ def env_zone(name: str, default: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ImproperlyConfigured(f"{name} must be a time zone such as UTC or Europe/Amsterdam, not {value!r}") from None
     return value
+
+
+# --- the settings the web app (app/settings.py) and the batch command (app/classify.py) share ---
+
+def model_variant() -> str:
+    """MODEL_VARIANT: auto runs int8 where the CPU gains from it (app/inference/variant.py)."""
+    from app.inference.variant import CHOICES
+
+    return env_choice("MODEL_VARIANT", "auto", CHOICES)
+
+
+def max_upload_bytes() -> int:
+    """MAX_UPLOAD_BYTES: the API's whole request body, the command's each file."""
+    from app.inference.preprocess import DEFAULT_MAX_BYTES
+
+    return env_int("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=1024)
+
+
+def max_image_pixels() -> int:
+    """MAX_IMAGE_PIXELS: the largest picture decoded, as its file declares it."""
+    from app.inference.preprocess import DEFAULT_MAX_PIXELS
+
+    return env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)

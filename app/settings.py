@@ -14,9 +14,7 @@ import logging
 import secrets
 from pathlib import Path
 
-from app.env import env_bool, env_choice, env_int, env_list, env_str
-from app.inference.preprocess import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
-from app.inference.variant import CHOICES as VARIANT_CHOICES
+from app.env import env_bool, env_int, env_list, env_str, max_image_pixels, max_upload_bytes, model_variant
 from app import database, logs, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,10 +97,10 @@ CSRF_COOKIE_HTTPONLY = False  # the page's script reads the token for fetch()
 # --- the model and its limits ---------------------------------------------------
 MODEL_PATH = Path(env_str("MODEL_PATH", str(BASE_DIR / "app" / "model" / "catsdogs.onnx")))
 INFERENCE_THREADS = env_int("INFERENCE_THREADS", 1, minimum=1)  # per gunicorn worker
-MODEL_VARIANT = env_choice("MODEL_VARIANT", "auto", VARIANT_CHOICES)  # auto: int8 where the CPU gains from it
+MODEL_VARIANT = model_variant()  # auto: int8 where the CPU gains from it
 MAX_FILES_PER_REQUEST = env_int("MAX_FILES_PER_REQUEST", 16, minimum=1)
-MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=1024)  # whole request body
-MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, minimum=1)
+MAX_UPLOAD_BYTES = max_upload_bytes()  # whole request body
+MAX_IMAGE_PIXELS = max_image_pixels()
 METRICS_PORT = env_int("METRICS_PORT", 0)  # 0: /metrics on the app's own port (see app/web/views.metrics)
 METRICS_TOKEN = env_str("METRICS_TOKEN")  # or METRICS_TOKEN_FILE; a bearer token for /metrics
 RATE_LIMIT_PER_MINUTE = env_int("RATE_LIMIT_PER_MINUTE", 120)  # predictions per client and worker; 0 = off

@@ -62,10 +62,18 @@ def training_paths(run_dir: Path) -> list[str]:
 # float32: they cost nothing, and an 8-bit softmax would give probabilities in steps
 # of 1/255 that do not even sum to 1. The exception is the ImageNet classifier's matrix
 # product: its 1.28 million weights are read on every run, a quarter of that in int8, and
-# its output, ImageNet's logits, stays float (FLOAT_OUTPUTS).
+# its output, ImageNet's logits, stays float (float_output_ops).
 FLOAT_LAYERS = ("head", "logits", "temperature", "probabilities", "class_map", "pooled",
                 "imagenet_groups", "fusion_inputs", "fusion", "fusion_map", "imagenet_probabilities")
-FLOAT_OUTPUTS = ["Gemm", "MatMul"]  # int8 inputs, float32 output
+PRODUCTS = ("Gemm", "MatMul")
+
+
+def float_output_ops(model: onnx.ModelProto, excluded: list[str]) -> list[str]:
+    """The op types whose outputs stay float32: matrix products, when the only ones quantized
+    are the ImageNet classifier's. onnxruntime's option is by op type, so a backbone with a
+    matrix product of its own (the from-scratch CNN's dense layer) keeps its 8-bit outputs."""
+    quantized = [node.name for node in model.graph.node if node.op_type in PRODUCTS and node.name not in excluded]
+    return list(PRODUCTS) if quantized and all("/imagenet_fc" in name for name in quantized) else []
 
 
 def head_nodes(model: onnx.ModelProto) -> list[str]:
@@ -83,10 +91,12 @@ def quantize(model_path: Path, output: Path, calibration: np.ndarray) -> None:
     onnx.save(full, str(widened))
     quant_pre_process(str(widened), str(prepared), skip_symbolic_shape=True)  # shapes are static
     widened.unlink()
+    graph = onnx.load(str(prepared))
+    excluded = head_nodes(graph)
     quantize_static(str(prepared), str(output), _Photos(calibration), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    nodes_to_exclude=head_nodes(onnx.load(str(prepared))),
-                    extra_options={"OpTypesToExcludeOutputQuantization": FLOAT_OUTPUTS})
+                    nodes_to_exclude=excluded,
+                    extra_options={"OpTypesToExcludeOutputQuantization": float_output_ops(graph, excluded)})
     prepared.unlink()
     contract.onnx = dataclasses.replace(contract.onnx, quantization="int8 static, QDQ, per-channel weights")
     target = onnx.load(str(output))

@@ -62,6 +62,11 @@ class TrainConfig:
     def __post_init__(self):
         if self.head_folds == 1 or self.head_folds < 0:
             raise ValueError(f"head_folds must be 0 or at least 2, got {self.head_folds}")
+        if self.other_loss_weight <= 0:
+            raise ValueError(f"other_loss_weight must be above 0, got {self.other_loss_weight}")
+        if self.other_loss_weight != 1 and not (self.model == "simple-cnn" or self.finetune_epochs):
+            raise ValueError("other_loss_weight weighs the loss of stage 2 only (training from scratch or "
+                             "--finetune_epochs), which this recipe skips")
         if self.head_folds and self.finetune_epochs and self.model != "simple-cnn":
             raise ValueError("head_folds fits the head on the val split too, which fine-tuning "
                              "and its calibration need held out: add --head_folds=0 to fine-tune")

@@ -99,4 +99,3 @@ class Refusal:
     @classmethod
     def of(cls, code: str, message: str) -> "Refusal":
         return cls(Error(code, message))
-

@@ -56,7 +56,7 @@ def test_when_the_time_is_up_training_stops_after_the_batch_it_is_in():
 
 
 def _batches(other_loss_weight: float, labels: np.ndarray):
-    config = TrainConfig(batch_size=len(labels), other_loss_weight=other_loss_weight)
+    config = TrainConfig(model="simple-cnn", batch_size=len(labels), other_loss_weight=other_loss_weight)
     images = np.zeros((len(labels), 32, 32, 3), np.uint8)
     return next(iter(augmented_batches(images, labels, config)))
 
@@ -64,10 +64,21 @@ def _batches(other_loss_weight: float, labels: np.ndarray):
 def test_each_photo_in_a_batch_weighs_what_its_class_weighs():
     labels = np.array([CAT, OTHER, DOG, OTHER, OTHER, CAT])
     images, one_hot, weights = (keras.ops.convert_to_numpy(t) for t in _batches(0.5, labels))
-    by_label = dict(zip(one_hot.argmax(axis=1).tolist(), weights.tolist()))
     assert images.shape == (6, 32, 32, 3)
-    assert by_label == {CAT: 1.0, DOG: 1.0, OTHER: 0.5}
-    assert sorted(weights.tolist()) == [0.5, 0.5, 0.5, 1.0, 1.0, 1.0]
+    assert sorted(one_hot.argmax(axis=1).tolist()) == sorted(labels.tolist())
+    assert weights.tolist() == [0.5 if label == OTHER else 1.0 for label in one_hot.argmax(axis=1)]
+
+
+@pytest.mark.parametrize("options", [dict(other_loss_weight=0.0), dict(other_loss_weight=-1.0),
+                                     dict(other_loss_weight=0.5)])  # the shipped recipe has no stage 2
+def test_a_loss_weight_that_would_be_ignored_or_is_not_a_weight_is_refused(options):
+    with pytest.raises(ValueError, match="other_loss_weight"):
+        TrainConfig(**options)
+
+
+def test_a_loss_weight_is_taken_where_stage_2_runs():
+    assert TrainConfig(model="simple-cnn", other_loss_weight=0.5).other_loss_weight == 0.5
+    assert TrainConfig(head_folds=0, finetune_epochs=1, other_loss_weight=0.5).other_loss_weight == 0.5
 
 
 def test_by_default_every_photo_weighs_the_same():
