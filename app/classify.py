@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from app.env import env_str, max_image_pixels, max_upload_bytes, model_variant
+from app.env import DEFAULT_MAX_BYTES, env_str, max_image_pixels, max_upload_bytes, model_variant
 from app.inference.answer import PhotoAnswer
 from app.inference.model import ModelLoadError
-from app.inference.preprocess import DEFAULT_MAX_BYTES, ImageError, sniff_format, unsupported_format
+from app.inference.preprocess import ImageError, sniff_format, unsupported_format
 
 # The same settings, read the same way, as app/settings.py (without starting Django).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "model" / "catsdogs.onnx"

@@ -96,10 +96,11 @@ def model_variant() -> str:
     return env_choice("MODEL_VARIANT", "auto", CHOICES)
 
 
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
 def max_upload_bytes() -> int:
     """MAX_UPLOAD_BYTES: the API's whole request body, the command's each file."""
-    from app.inference.preprocess import DEFAULT_MAX_BYTES
-
     return env_int("MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=1024)
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import onnxruntime as ort
 
 from app.inference.contract import Contract
-from app.inference.contract import INPUT_NAME
 from app.inference.preprocess import preprocess
 
 
@@ -30,11 +29,12 @@ def max_output_differences(keras_path: Path, onnx_path: Path, images: np.ndarray
     model = load_export_model(keras_path)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [output.name for output in session.get_outputs()]
+    image = session.get_inputs()[0].name  # the graph's one input, by the name the file gives it
     worst = dict.fromkeys(names, 0.0)
     for start in range(0, len(images), batch_size):
         batch = images[start:start + batch_size].astype(np.float32)
         expected = model.predict_on_batch(batch)
-        for name, want, got in zip(names, expected, session.run(names, {INPUT_NAME: batch})):
+        for name, want, got in zip(names, expected, session.run(names, {image: batch})):
             want = np.asarray(want)
             scale = max(1.0, float(np.abs(want).max()))
             worst[name] = max(worst[name], float(np.abs(want - got).max()) / scale)

@@ -23,8 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import onnx  # noqa: E402
 import tf2onnx  # noqa: E402
 
-from app.inference.contract import Contract  # noqa: E402
-from app.inference.contract import IMAGENET_PROBABILITIES, OUTPUTS, PROBABILITIES, OnnxGraph  # noqa: E402
+from app.inference.contract import IMAGENET_PROBABILITIES, OUTPUTS, PROBABILITIES, Contract, OnnxGraph  # noqa: E402
 from convert.half_precision import halve_imagenet_branch  # noqa: E402
 from convert.parity import max_output_differences, parity_images  # noqa: E402
 from training.models.classifier import load_export_model  # noqa: E402

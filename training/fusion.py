@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from app.inference.decision import CLASS_NAMES, OTHER, decide
+from app.inference.decision import CAT, CLASS_NAMES, DOG, OTHER, decide
 
 # ImageNet-1k class indices: 151 Chihuahua .. 268 Mexican hairless; 281 tabby .. 285 Egyptian cat.
 IMAGENET_DOGS = range(151, 269)
@@ -55,8 +55,8 @@ def imagenet_groups(classes: int = 1000) -> np.ndarray:
     """(classes, 3) 0/1 matrix: which ImageNet classes count as cat, dog and other."""
     groups = np.zeros((classes, len(CLASS_NAMES)), np.float32)
     groups[:, OTHER] = 1
-    for name, indices in (("cat", IMAGENET_CATS), ("dog", IMAGENET_DOGS)):
-        groups[list(indices)] = np.eye(len(CLASS_NAMES), dtype=np.float32)[CLASS_NAMES.index(name)]
+    for index, imagenet_indices in ((CAT, IMAGENET_CATS), (DOG, IMAGENET_DOGS)):
+        groups[list(imagenet_indices)] = np.eye(len(CLASS_NAMES), dtype=np.float32)[index]
     return groups
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from app.inference.decision import OTHER, decide
+from app.inference.decision import decide
 from training import metrics
 from training.augment import make_augmenter
 from training.bulk_predict import BulkPredictor
@@ -214,7 +214,7 @@ def cross_validate(features: dict[str, np.ndarray], data: CachedData, config: Tr
         logits[held] = head.predict(photos[held], batch_size=1024, verbose=0)
         matrix = metrics.confusion_matrix(labels[held], decide(logits[held]), len(CLASS_NAMES))
         log.info("fold %d: %d photos held out, %d pet mistakes, 'other' recall %.4f", fold, held.sum(),
-                 metrics.pet_mistakes(matrix), matrix[OTHER, OTHER] / max(matrix[OTHER].sum(), 1))
+                 metrics.pet_mistakes(matrix), metrics.other_recall(matrix))
     return HeldOut(logits, labels, folds, np.concatenate([data.kinds_of(split) for split in FIT_SPLITS]),
                    np.array([path for split in FIT_SPLITS for path in data.paths_of(split)]))
 

@@ -72,6 +72,12 @@ def pet_count(matrix: list[list[int]]) -> int:
     return int(matrix[_pet_classes(matrix)].sum())
 
 
+def other_recall(matrix: list[list[int]]) -> float:
+    """The share of "other" photos called "other" (0 when there are none)."""
+    matrix = np.asarray(matrix)
+    return float(matrix[OTHER, OTHER] / max(matrix[OTHER].sum(), 1))
+
+
 def pet_mistakes(matrix: list[list[int]]) -> int:
     """Cats and dogs not given their own class (called the other pet or "other")."""
     matrix = np.asarray(matrix)

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from app.inference.decision import OTHER, decide
+from app.inference.decision import decide
 from training import metrics
 from training.cache import CachedData
 from training.config import TrainConfig
@@ -133,7 +133,7 @@ def cross_validate_tuned(classifier: keras.Model, start: UntunedTop, data: Cache
                  metrics.pet_mistakes(matrix),
                  metrics.pet_mistakes(metrics.confusion_matrix(labels[held], decide(head_held_out.logits[held]),
                                                                len(CLASS_NAMES))),
-                 matrix[OTHER, OTHER] / max(matrix[OTHER].sum(), 1))
+                 metrics.other_recall(matrix))
     return HeldOut(logits, labels, folds, head_held_out.kinds, head_held_out.paths, head_held_out.imagenet_logits)
 
 

@@ -13,7 +13,7 @@ raises Malformed, so that no one file can keep a worker busy parsing.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 AVIF_BRANDS = frozenset({b"avif", b"avis"})
@@ -137,7 +137,7 @@ _OUTPUT_SIZE_AT = {b"grid": 4, b"iovl": 10}
 def _derived_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tuple[int, int]]:
     """Output (width, height) of every grid and overlay item: the canvas libheif allocates,
     which need not match the item's ispe (its tiles or layers may all be one tiny picture)."""
-    kinds = _item_types(data, start, end, set(_OUTPUT_SIZE_AT), steps)
+    kinds = _item_types(data, start, end, _OUTPUT_SIZE_AT.keys(), steps)
     iloc = _child(data, start, end, b"iloc")
     if not kinds or iloc is None:
         return []
@@ -151,7 +151,7 @@ def _derived_sizes(data: bytes, start: int, end: int, steps: _Steps) -> list[tup
     return sizes
 
 
-def _item_types(data: bytes, start: int, end: int, wanted: set[bytes], steps: _Steps) -> dict[int, bytes]:
+def _item_types(data: bytes, start: int, end: int, wanted: Collection[bytes], steps: _Steps) -> dict[int, bytes]:
     """{item id: type} of the items whose type is one of `wanted`, in one walk of iinf."""
     iinf = _child(data, start, end, b"iinf")
     if iinf is None:
@@ -164,8 +164,9 @@ def _item_types(data: bytes, start: int, end: int, wanted: set[bytes], steps: _S
         if version >= 2:
             item = struct.unpack_from(">I" if version == 3 else ">H", data, s + 4)[0]
             type_at = s + 4 + (4 if version == 3 else 2) + 2  # then item_protection_index
-            if data[type_at:type_at + 4] in wanted:
-                items[item] = data[type_at:type_at + 4]
+            kind = data[type_at:type_at + 4]
+            if kind in wanted:
+                items[item] = kind
     return items
 
 

@@ -43,6 +43,7 @@ class Classifier:
         self.contract = _read_contract(Path(path), self.session)
         self.class_names: list[str] = self.contract.class_names
         self.input_size: int = self.contract.input.size
+        self.input_name: str = self.contract.input.name
         self.outputs = [PROBABILITIES, CLASS_MAP]
         self._kinds = self._imagenet_kinds()
         if self._kinds is not None:
@@ -57,7 +58,7 @@ class Classifier:
     def predict(self, images: np.ndarray) -> list[Prediction]:
         """uint8 RGB (N, size, size, 3), as made by `preprocess` -> one Prediction each."""
         with self._lock:
-            outputs = self.session.run(self.outputs, {self.contract.input.name: images.astype(np.float32)})
+            outputs = self.session.run(self.outputs, {self.input_name: images.astype(np.float32)})
         imagenet = outputs[2] if self._kinds is not None else [None] * len(images)
         return [self._prediction(p, m, i) for p, m, i in zip(outputs[0], outputs[1], imagenet)]
 

@@ -31,7 +31,6 @@ import cv2  # noqa: E402
 import _pi_heif  # noqa: E402
 
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: larger than any phone photo
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # the largest upload (MAX_UPLOAD_BYTES): the API's whole request, the command's each file
 
 # The JPEG decoder can shrink by 2, 4 or 8 while decoding (much faster for
 # big photos: it skips most of the inverse DCT); we use the largest factor that

@@ -10,11 +10,7 @@ from app.inference.answer import CLASSES, Answer, Refusal
 from app.inference.preprocess import FORMAT_NAMES
 from app.json_dataclasses import schema_of
 
-# The schemas are fixed once the served model's classes are known: made once, not per request.
-_REFUSAL, _STORED = schema_of(Refusal), schema_of(Stored)
 
-
-@functools.lru_cache(maxsize=4)
 def _answer(class_names: tuple[str, ...]) -> dict:
     return schema_of(Answer, {CLASSES: list(class_names)})
 
@@ -26,7 +22,7 @@ _REQUEST_ID = {"description": "The request's id: the X-Request-ID the client or 
 
 def _error_response(description: str) -> dict:
     return {"description": description, "headers": {"X-Request-ID": _REQUEST_ID},
-            "content": {"application/json": {"schema": _REFUSAL}}}
+            "content": {"application/json": {"schema": schema_of(Refusal)}}}
 
 
 def _with_request_id(paths: dict) -> dict:
@@ -40,7 +36,7 @@ def _with_request_id(paths: dict) -> dict:
     return paths
 
 
-def _feedback(max_bytes: int, class_names: list[str], retention_days: int) -> dict:
+def _feedback(max_bytes: int, class_names: tuple[str, ...], retention_days: int) -> dict:
     label = {"type": "string", "enum": list(class_names)}
     return {"post": {
         "summary": "Say what a photo really shows (the answer was wrong)",
@@ -62,7 +58,7 @@ def _feedback(max_bytes: int, class_names: list[str], retention_days: int) -> di
                           "description": f"The photo (one {FORMAT_NAMES} file); needed with consent=true, "
                                          "ignored without."}}}}}},
         "responses": {
-            "201": {"description": "Stored.", "content": {"application/json": {"schema": _STORED}}},
+            "201": {"description": "Stored.", "content": {"application/json": {"schema": schema_of(Stored)}}},
             "400": _error_response("A label or the model version is missing or unknown, or the photo is "
                                    "missing (with consent) or unreadable."),
             "405": _error_response("Not a POST."),
@@ -73,7 +69,8 @@ def _feedback(max_bytes: int, class_names: list[str], retention_days: int) -> di
     }}
 
 
-def openapi_document(max_files: int, max_bytes: int, class_names: list[str], retention_days: int) -> dict:
+@functools.lru_cache(maxsize=8)  # its arguments are fixed for a process's life: made once, not per request
+def openapi_document(max_files: int, max_bytes: int, class_names: tuple[str, ...], retention_days: int) -> dict:
     """The document for these limits and the served model's classes (from its contract)."""
     return {
         "openapi": "3.1.0",
@@ -92,7 +89,7 @@ def openapi_document(max_files: int, max_bytes: int, class_names: list[str], ret
                                                        "description": f"A {FORMAT_NAMES} file."}}}}}}},
                 "responses": {
                     "200": {"description": "Every file answered (some may carry an error).",
-                            "content": {"application/json": {"schema": _answer(tuple(class_names))}}},
+                            "content": {"application/json": {"schema": _answer(class_names)}}},
                     "400": _error_response("Bad request, or no file was a readable image."),
                     "405": _error_response("Not a POST."),
                     "413": _error_response(f"Over {max_bytes} bytes, too many files or too many pixels."),

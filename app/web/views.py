@@ -149,7 +149,7 @@ def api_model(request: HttpRequest) -> JsonResponse:
 @require_safe  # GET, and HEAD for uptime monitors that probe with it
 def api_openapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi_document(settings.MAX_FILES_PER_REQUEST, settings.MAX_UPLOAD_BYTES,
-                                         classifier().class_names, settings.FEEDBACK_RETENTION_DAYS))
+                                         tuple(classifier().class_names), settings.FEEDBACK_RETENTION_DAYS))
 
 
 def page(request: HttpRequest) -> HttpResponse:
