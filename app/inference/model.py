@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +98,11 @@ class Classifier:
 
     def describe(self) -> dict:
         """Public metadata: name, version, classes, input, metrics, and the variant running."""
+        return self._description
+
+    @cached_property
+    def _description(self) -> dict:
+        # the contract and the variant are fixed once loaded: the page and /api/v1/model read it each request
         return {**self.contract.public(),
                 "variant": {"name": self.variant.name, "file": self.variant.path.name,
                             "reason": self.variant.reason}}
