@@ -46,6 +46,8 @@ TARGETS = (
     ("resident memory per worker (MB)", "<=", 200.0),
     ("speed-up over Keras/TensorFlow, in-process, worse photo (x)", ">=", 5.0),
 )
+# met, missed, or not measured in this run: as BENCHMARKS.md and the console say it
+VERDICT_WORDS = {True: ("yes", "PASS"), False: ("**no**", "MISS"), None: ("not run", "SKIP")}
 
 
 # --- model only and preprocessing --------------------------------------------------
@@ -173,17 +175,24 @@ def note_twelve_megapixels(results: dict) -> None:
             "speed-up is the 500x375 row's.")
 
 
-def verdicts(results: dict) -> list[tuple[str, float, str, bool]]:
-    """(what, measured, goal, met) for each of TARGETS."""
+def verdicts(results: dict) -> list[tuple[str, float | None, str, bool | None]]:
+    """(what, measured, goal, met) for each of TARGETS; measured and met are None for a figure
+    this run could not take (the Keras baseline needs the run's model.keras)."""
     model = next(r for r in results["model"] if r["model"] == results["served"]["variant"]
                  and r["threads"] == 1 and r["batch"] == 1)
     http = {(r["photo"], r["concurrency"]): r for r in results["http"]}
     rss = max(results["memory"]["after_mb"] + results["memory"]["idle_mb"])
-    speedup = min(r["speedup"] for r in results["baseline"]) if results["baseline"] else float("nan")
+    speedup = min(r["speedup"] for r in results["baseline"]) if results["baseline"] else None
     measured = (model["p50_ms"], http[("500x375 JPEG", 1)]["p50_ms"], http[("12 MP JPEG", 1)]["p50_ms"],
                 http[("500x375 JPEG", 8)]["per_second"], results["cold_start"]["median_s"], round(rss, 1), speedup)
-    return [(name, value, f"{op} {goal:g}", value <= goal if op == "<=" else value >= goal)
-            for (name, op, goal), value in zip(TARGETS, measured)]
+    return [(name, value, f"{op} {goal:g}", _met(value, op, goal)) for (name, op, goal), value in zip(TARGETS, measured)]
+
+
+def _met(value: float | None, op: str, goal: float) -> bool | None:
+    if value is None:
+        return None
+    return value <= goal if op == "<=" else value >= goal
+
 
 
 def write_markdown(results: dict, path: Path) -> None:
@@ -195,7 +204,7 @@ def write_markdown(results: dict, path: Path) -> None:
              "(`app/inference/variant.py`); the model, HTTP, memory and Keras rows are of that model.", "",
              "## Targets", "", "| what | measured | target | met |", "|---|---|---|---|"]
     for name, value, goal, met in verdicts(results):
-        lines.append(f"| {name} | {value} | {goal} | {'yes' if met else '**no**'} |")
+        lines.append(f"| {name} | {'-' if value is None else value} | {goal} | {VERDICT_WORDS[met][0]} |")
     lines += ["", "## Model only (onnxruntime, zeros input)", "",
               "| model | threads | batch | p50 ms | ms per image |", "|---|---|---|---|---|"]
     lines += [f"| {r['model']} | {r['threads']} | {r['batch']} | {r['p50_ms']} | {r['per_image_ms']} |"
@@ -266,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     json_path.write_text(json.dumps(results, indent=1))
     write_markdown(results, Path(args.output))
     for name, value, goal, met in verdicts(results):
-        print(f"{'PASS' if met else 'MISS'}  {name:<48} {value}  ({goal})")
+        print(f"{VERDICT_WORDS[met][1]}  {name:<48} {'-' if value is None else value}  ({goal})")
     print(f"wrote {args.output} and {json_path}")
     return 0
 

@@ -44,3 +44,15 @@ def test_a_server_that_exits_before_it_is_ready_says_what_it_printed(tmp_path: P
     with Server({**os.environ, "MODEL_PATH": str(tmp_path / "missing.onnx"), "WEB_CONCURRENCY": "1"}) as server:
         with pytest.raises(RuntimeError, match=r"exited \(3\) before it was ready(.|\n)*missing.onnx: no such file"):
             server.wait_ready(timeout=60)
+
+
+def test_a_target_this_run_could_not_measure_is_not_run_rather_than_missed():
+    without_keras = {**SAVED, "baseline": []}
+    *judged, (name, value, goal, met) = run.verdicts(without_keras)
+    assert name.startswith("speed-up over Keras") and value is None and met is None
+    assert all(isinstance(met, bool) for *_, met in judged)
+    assert run.VERDICT_WORDS[met] == ("not run", "SKIP")
+
+    with_keras = {**SAVED, "baseline": [{"photo": "500x375 JPEG", "speedup": 7.3},
+                                        {"photo": "12 MP JPEG", "speedup": 4.0}]}
+    assert run.verdicts(with_keras)[-1][1:] == (4.0, ">= 5", False)  # the worse photo is judged
