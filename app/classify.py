@@ -155,9 +155,9 @@ def _start_worker(settings: Settings) -> None:
 def _checked_class_names(settings: Settings) -> list[str]:
     """Load the model once, outside the process-wide cache, for its class names only:
     with a pool the workers classify, each with its own model."""
-    from app.inference.model import get_classifier
+    from app.inference.model import load_classifier
 
-    return list(get_classifier.__wrapped__(str(settings.model), 1, settings.variant).class_names)
+    return list(load_classifier(str(settings.model), 1, settings.variant).class_names)
 
 
 def classify_jobs(jobs: list[Job]) -> list[Row]:

@@ -26,14 +26,14 @@ import onnx
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from app.inference.contract import INPUT_NAME, Contract
+from app.inference.contract import IMAGENET_FC, INPUT_NAME, Contract
 from app.inference.decision import decide
 from app.inference.model import Classifier
+from app.inference.preprocess import preprocess
 from app.inference.variant import int8_path_for
 from convert.equivalence import compare
 from convert.half_precision import widen
 from training.metrics import summarise
-from app.inference.preprocess import preprocess
 
 
 class _Photos(CalibrationDataReader):
@@ -73,7 +73,7 @@ def float_output_ops(model: onnx.ModelProto, excluded: list[str]) -> list[str]:
     are the ImageNet classifier's. onnxruntime's option is by op type, so a backbone with a
     matrix product of its own (the from-scratch CNN's dense layer) keeps its 8-bit outputs."""
     quantized = [node.name for node in model.graph.node if node.op_type in PRODUCTS and node.name not in excluded]
-    return list(PRODUCTS) if quantized and all("/imagenet_fc" in name for name in quantized) else []
+    return list(PRODUCTS) if quantized and all(f"/{IMAGENET_FC}" in name for name in quantized) else []
 
 
 def head_nodes(model: onnx.ModelProto) -> list[str]:

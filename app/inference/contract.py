@@ -20,6 +20,7 @@ METADATA_KEY = "contract"  # the ONNX metadata entry holding the whole contract 
 INPUT_NAME = "image"
 PROBABILITIES, CLASS_MAP = "probabilities", "class_map"
 IMAGENET_PROBABILITIES = "imagenet_probabilities"  # in models fused with ImageNet
+IMAGENET_FC = "imagenet_fc"  # ImageNet's 1000-class layer: the weight port, the export graph and int8 find it by name
 OUTPUTS = {PROBABILITIES: "(N, classes) calibrated probabilities",
            CLASS_MAP: "(N, h, w, classes) class activation map",
            IMAGENET_PROBABILITIES: "(N, 1000) ImageNet's probabilities (the nearest kind of an 'other' photo)"}

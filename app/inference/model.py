@@ -144,12 +144,17 @@ def _read_contract(path: Path, session: ort.InferenceSession) -> Contract:
         raise ModelLoadError(path, str(error)) from error
 
 
-@lru_cache(maxsize=4)
-def get_classifier(path: str, threads: int = 1, variant: str = "auto") -> Classifier:
-    """The process-wide classifier for this model (float32 or its int8 twin, whichever this
-    CPU runs faster: app/inference/variant.py), created and warmed up once."""
+def load_classifier(path: str, threads: int = 1, variant: str = "auto") -> Classifier:
+    """A new classifier for this model (float32 or its int8 twin, whichever this CPU runs
+    faster: app/inference/variant.py), warmed up."""
     chosen = choose(Path(path), variant)
     log.info("model variant %s (%s): %s", chosen.name, chosen.path.name, chosen.reason)
     classifier = Classifier(chosen.path, threads, chosen)
     classifier.warm_up()
     return classifier
+
+
+@lru_cache(maxsize=4)
+def get_classifier(path: str, threads: int = 1, variant: str = "auto") -> Classifier:
+    """The process-wide classifier for this model, loaded once (load_classifier)."""
+    return load_classifier(path, threads, variant)

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from app.inference.contract import CLASS_MAP, IMAGENET_PROBABILITIES, INPUT_NAME, PROBABILITIES
+from app.inference.contract import CLASS_MAP, IMAGENET_FC, IMAGENET_PROBABILITIES, INPUT_NAME, PROBABILITIES
 
 HEAD_LAYER = "head"
 
@@ -129,7 +129,7 @@ def make_logits_and_map(classifier: keras.Model, mirror_average: bool,
             if untuned_top is not None:
                 features = untuned_top.model(block_input(classifier, untuned_top.from_block))
             pooled = layers.GlobalAveragePooling2D(name="pooled")(features)
-            imagenet = layers.Dense(imagenet_head[0].shape[1], name="imagenet_fc")
+            imagenet = layers.Dense(imagenet_head[0].shape[1], name=IMAGENET_FC)
             outputs.append(imagenet(pooled))
             imagenet.set_weights(list(imagenet_head))
         return keras.Model(classifier.input, outputs)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from app.inference.contract import INPUT_NAME
+from app.inference.contract import IMAGENET_FC, INPUT_NAME
 
 # (repeats, kernel, stride, expand ratio, output channels) of the 7 stages of B0.
 BASE_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
@@ -156,7 +156,7 @@ def copy_shared_weights(source: keras.Model, target: keras.Model) -> int:
 def make_imagenet_classifier(backbone: keras.Model) -> keras.Model:
     """Backbone + the original 1000-class head: only for checking the weight port."""
     x = layers.GlobalAveragePooling2D(name="pool")(backbone.output)
-    logits = layers.Dense(1000, name="imagenet_fc")(x)
+    logits = layers.Dense(1000, name=IMAGENET_FC)(x)
     return keras.Model(backbone.input, logits, name=f"{backbone.name}-imagenet")
 
 
@@ -165,7 +165,7 @@ def make_imagenet_classifier(backbone: keras.Model) -> keras.Model:
 def _torch_prefixes(model: keras.Model) -> dict[str, str]:
     """Keras layer name -> PyTorch state-dict prefix, for every weighted layer."""
     names = {"stem_conv": "_conv_stem", "stem_bn": "_bn0",
-             "head_conv": "_conv_head", "head_bn": "_bn1", "imagenet_fc": "_fc"}
+             "head_conv": "_conv_head", "head_bn": "_bn1", IMAGENET_FC: "_fc"}
     parts = {"expand_conv": "_expand_conv", "expand_bn": "_bn0", "dw_conv": "_depthwise_conv",
              "dw_bn": "_bn1", "project_conv": "_project_conv", "project_bn": "_bn2"}
     for layer in model.layers:
