@@ -184,7 +184,7 @@ def fit_on_augmented_batches(classifier: keras.Model, data: CachedData, config: 
     if budget:
         callbacks.append(budget)
     classifier.fit(
-        augmented_batches(train_images, train_labels, config),
+        augmented_batches(train_images, train_labels, config), class_weight=class_weights(config),
         steps_per_epoch=steps, epochs=epochs, verbose=2, callbacks=callbacks,
         validation_data=(val_images.astype(np.float32), keras.utils.to_categorical(val_labels, len(CLASS_NAMES))),
         validation_batch_size=64,
@@ -217,19 +217,18 @@ def augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainConfi
                 yield images[rows], labels[rows]
 
     augmenter = make_augmenter(config.seed)
-    class_weights = tf.constant(loss_weights(config), tf.float32)
     dataset = tf.data.Dataset.from_generator(batches, output_signature=(
         tf.TensorSpec((batch, size, size, 3), tf.uint8), tf.TensorSpec((batch,), tf.int64)))
     return dataset.map(
-        lambda x, y: (augmenter(tf.cast(x, tf.float32), training=True), tf.one_hot(y, len(CLASS_NAMES)),
-                      tf.gather(class_weights, y)),
+        lambda x, y: (augmenter(tf.cast(x, tf.float32), training=True), tf.one_hot(y, len(CLASS_NAMES))),
         num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def loss_weights(config: TrainConfig) -> list[float]:
-    """Each class's weight in the loss: "other" is the only one that can be lowered, because a
-    small network trained from scratch otherwise answers "other" for the pets it is unsure of."""
-    return [config.other_loss_weight if index == OTHER else 1.0 for index in range(len(CLASS_NAMES))]
+def class_weights(config: TrainConfig) -> dict[int, float]:
+    """Each class's weight in the loss (Keras' class_weight): "other" is the only one that can be
+    lowered, because a small network trained from scratch otherwise answers "other" for the pets
+    it is unsure of."""
+    return {index: config.other_loss_weight if index == OTHER else 1.0 for index in range(len(CLASS_NAMES))}
 
 
 class _TimeBudget(keras.callbacks.Callback):

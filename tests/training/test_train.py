@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from app.inference.decision import CAT, DOG, OTHER
+from app.inference.decision import CAT, CLASS_NAMES, DOG, OTHER
 from training.config import TrainConfig
-from training.train import _TimeBudget, augmented_batches, budget_cosine
+from training.train import _TimeBudget, augmented_batches, budget_cosine, class_weights
 
 
 def test_the_schedule_starts_at_the_peak_and_ends_at_zero_on_the_faster_clock():
@@ -55,18 +55,34 @@ def test_when_the_time_is_up_training_stops_after_the_batch_it_is_in():
     assert len(rates.seen) == 1
 
 
-def _batches(other_loss_weight: float, labels: np.ndarray):
+def _first_epoch_loss(other_loss_weight: float, labels: np.ndarray) -> float:
+    """The loss of one epoch on one augmented batch, with the weights make train gives fit. The
+    model answers the same for every photo and does not learn (learning rate 0), so each photo's
+    loss is log 3 and the epoch's loss is log 3 times the batch's mean weight."""
     config = TrainConfig(model="simple-cnn", batch_size=len(labels), other_loss_weight=other_loss_weight)
     images = np.zeros((len(labels), 32, 32, 3), np.uint8)
-    return next(iter(augmented_batches(images, labels, config)))
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(len(CLASS_NAMES), kernel_initializer="zeros")])
+    model.compile(keras.optimizers.SGD(0.0),
+                  keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing))
+    history = model.fit(augmented_batches(images, labels, config), class_weight=class_weights(config),
+                        steps_per_epoch=1, epochs=1, verbose=0)
+    return history.history["loss"][0]
 
 
-def test_each_photo_in_a_batch_weighs_what_its_class_weighs():
+def test_an_other_photo_weighs_what_its_class_weighs_in_the_loss():
     labels = np.array([CAT, OTHER, DOG, OTHER, OTHER, CAT])
-    images, one_hot, weights = (keras.ops.convert_to_numpy(t) for t in _batches(0.5, labels))
+    assert class_weights(TrainConfig(model="simple-cnn", other_loss_weight=0.5)) == {CAT: 1.0, DOG: 1.0, OTHER: 0.5}
+    assert _first_epoch_loss(0.5, labels) == pytest.approx(math.log(3) * (3 * 1.0 + 3 * 0.5) / 6, rel=1e-5)
+
+
+def test_the_batches_hold_each_photo_once_with_its_label():
+    labels = np.array([CAT, OTHER, DOG, OTHER, OTHER, CAT])
+    config = TrainConfig(model="simple-cnn", batch_size=len(labels))
+    images, one_hot = (keras.ops.convert_to_numpy(t) for t in
+                       next(iter(augmented_batches(np.zeros((6, 32, 32, 3), np.uint8), labels, config))))
     assert images.shape == (6, 32, 32, 3)
     assert sorted(one_hot.argmax(axis=1).tolist()) == sorted(labels.tolist())
-    assert weights.tolist() == [0.5 if label == OTHER else 1.0 for label in one_hot.argmax(axis=1)]
 
 
 @pytest.mark.parametrize("options", [dict(other_loss_weight=0.0), dict(other_loss_weight=-1.0),
@@ -82,5 +98,5 @@ def test_a_loss_weight_is_taken_where_stage_2_runs():
 
 
 def test_by_default_every_photo_weighs_the_same():
-    _, _, weights = _batches(1.0, np.array([CAT, DOG, OTHER, OTHER]))
-    assert keras.ops.convert_to_numpy(weights).tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert set(class_weights(TrainConfig()).values()) == {1.0}
+    assert _first_epoch_loss(1.0, np.array([CAT, DOG, OTHER, OTHER])) == pytest.approx(math.log(3), rel=1e-5)
