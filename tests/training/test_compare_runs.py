@@ -1,0 +1,58 @@
+"""Two runs compared photo by photo on their held-out predictions: the same photo is paired
+whatever order each run saved it in, pets and each kind of "other" are judged apart, and
+runs whose folds differ are refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.inference.decision import CAT, DOG, OTHER
+from training import compare_runs
+from training.compare_runs import HELD_OUT, HeldOut
+
+LABELS = np.array([CAT, CAT, DOG, DOG, OTHER, OTHER, OTHER])
+KINDS = np.array(["cat", "cat", "dog", "dog", "fox", "fox", "car"])
+PATHS = np.array([f"photo{i}.jpg" for i in range(len(LABELS))])
+FOLDS = np.array([0, 1, 2, 3, 4, 4, 0])
+
+
+def _save(run_dir: Path, answers: list[int], order: list[int], folds: np.ndarray = FOLDS) -> Path:
+    run_dir.mkdir()
+    probabilities = np.full((len(answers), 3), 0.1, np.float32)
+    probabilities[np.arange(len(answers)), answers] = 0.8
+    np.savez(run_dir / HELD_OUT, probabilities=probabilities[order], labels=LABELS[order], kinds=KINDS[order],
+             paths=PATHS[order], folds=folds[order])
+    return run_dir
+
+
+def test_each_photo_is_paired_with_itself_and_kinds_are_judged_apart(tmp_path: Path):
+    # the reference calls a dog "other" and a fox "dog"; the candidate mends the fox and breaks a car
+    reference = _save(tmp_path / "reference", [CAT, CAT, DOG, OTHER, OTHER, DOG, OTHER], order=list(range(7)))
+    candidate = _save(tmp_path / "candidate", [CAT, CAT, DOG, OTHER, OTHER, OTHER, CAT], order=[6, 3, 0, 5, 1, 4, 2])
+    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))
+    assert (comparison.pets.first_right, comparison.pets.second_right, comparison.pets.only_second_right) == (3, 3, 0)
+    assert comparison.pets_called_other == (1, 1)
+    assert (comparison.other.only_first_right, comparison.other.only_second_right) == (1, 1)
+    assert comparison.other_by_kind["fox"].only_second_right == 1
+    assert comparison.other_by_kind["car"].only_first_right == 1
+    assert set(comparison.other_by_kind) == {"car", "fox"}
+
+
+def test_the_command_prints_and_writes_the_comparison(tmp_path: Path, capsys):
+    reference = _save(tmp_path / "reference", list(LABELS), order=list(range(7)))
+    candidate = _save(tmp_path / "candidate", [CAT, DOG, DOG, DOG, OTHER, OTHER, OTHER], order=list(range(7)))
+    assert compare_runs.main([f"--reference={reference}", f"--candidate={candidate}"]) == 0
+    written = json.loads((candidate / "compared-with-reference.json").read_text())
+    assert written["pets"]["only_reference_right"] == 1 and written["pets"]["only_candidate_right"] == 0
+    assert "pets" in capsys.readouterr().out
+
+
+def test_runs_that_held_out_other_folds_are_refused(tmp_path: Path):
+    reference = _save(tmp_path / "reference", list(LABELS), order=list(range(7)))
+    candidate = _save(tmp_path / "candidate", list(LABELS), order=list(range(7)), folds=FOLDS[::-1].copy())
+    with pytest.raises(ValueError, match="same folds"):
+        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))

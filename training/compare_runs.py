@@ -1,0 +1,105 @@
+"""Two training runs photo by photo on their held-out predictions: the recipe question.
+
+    python -m training.compare_runs --reference var/runs/lite2-tuned --candidate var/runs/tune-2ep
+
+Each run's predictions-held-out.npz holds the out-of-fold answer (fused, calibrated) for
+every train + val photo, from the leave-kinds-out cross-validation. The two runs must have
+held out the same photos in the same folds, so each photo is judged by two models that
+never saw it. Pets and "other" are paired separately (exact McNemar test), and each kind
+of "other" too, since a recipe can lift one kind by sinking another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.inference.decision import OTHER, decide
+from training.metrics import Paired
+
+HELD_OUT = "predictions-held-out.npz"
+
+
+@dataclass
+class HeldOut:
+    paths: np.ndarray
+    labels: np.ndarray
+    kinds: np.ndarray
+    folds: np.ndarray
+    answers: np.ndarray  # the decided class per photo
+
+    @classmethod
+    def read(cls, run_dir: Path) -> "HeldOut":
+        with np.load(Path(run_dir) / HELD_OUT) as saved:
+            order = np.argsort(saved["paths"])  # the same photos in the same order, whatever each run wrote
+            return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
+                       saved["folds"][order], decide(saved["probabilities"][order]))
+
+    @property
+    def right(self) -> np.ndarray:
+        return self.answers == self.labels
+
+
+@dataclass
+class RunComparison:
+    pets: Paired
+    other: Paired
+    pets_called_other: tuple[int, int]  # reference, candidate
+    other_by_kind: dict[str, Paired]
+
+    def to_dict(self) -> dict:
+        return {"pets": self.pets.named("reference", "candidate"),
+                "other": self.other.named("reference", "candidate"),
+                "pets_called_other": {"reference": self.pets_called_other[0],
+                                      "candidate": self.pets_called_other[1]},
+                "other_by_kind": {kind: paired.named("reference", "candidate")
+                                  for kind, paired in self.other_by_kind.items()}}
+
+
+def compare_runs(reference: HeldOut, candidate: HeldOut) -> RunComparison:
+    if not (np.array_equal(reference.paths, candidate.paths) and np.array_equal(reference.folds, candidate.folds)):
+        raise ValueError("the two runs did not hold out the same photos in the same folds")
+    pets, others = reference.labels != OTHER, reference.labels == OTHER
+    by_kind = {str(kind): Paired.of(reference.right, candidate.right, reference.kinds == kind)
+               for kind in sorted(set(reference.kinds[others]))}
+    return RunComparison(
+        pets=Paired.of(reference.right, candidate.right, pets),
+        other=Paired.of(reference.right, candidate.right, others),
+        pets_called_other=(int((pets & (reference.answers == OTHER)).sum()),
+                           int((pets & (candidate.answers == OTHER)).sum())),
+        other_by_kind=by_kind)
+
+
+def describe(comparison: RunComparison) -> list[str]:
+    def line(name: str, paired: Paired) -> str:
+        return (f"{name:<24} {paired.photos:>6} photos: reference {paired.first_right}, candidate "
+                f"{paired.second_right} right; only reference {paired.only_first_right}, only candidate "
+                f"{paired.only_second_right} (McNemar p = {paired.mcnemar_p:.3g})")
+    lines = [line("pets", comparison.pets), line("other", comparison.other),
+             "pets called 'other': reference %d, candidate %d" % comparison.pets_called_other]
+    lines += [line(f"other: {kind}", paired) for kind, paired in comparison.other_by_kind.items()
+              if paired.only_first_right or paired.only_second_right]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reference", required=True, help="a run folder (today's recipe)")
+    parser.add_argument("--candidate", required=True, help="a run folder (the recipe being judged)")
+    parser.add_argument("--output", help="JSON file (default: CANDIDATE/compared-with-reference.json)")
+    args = parser.parse_args(argv)
+    comparison = compare_runs(HeldOut.read(Path(args.reference)), HeldOut.read(Path(args.candidate)))
+    print("\n".join(describe(comparison)))
+    output = Path(args.output or Path(args.candidate) / "compared-with-reference.json")
+    output.write_text(json.dumps({"reference": args.reference, "candidate": args.candidate,
+                                  **comparison.to_dict()}, indent=1))
+    print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
