@@ -59,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     result = compare_models(Path(args.reference), Path(args.candidate), test)
     for name, figures in result.items():
         if isinstance(figures, dict):
-            print(f"{name:<28} {figures['photos']:>5} photos: reference {figures['reference_right']}, candidate "
-                  f"{figures['candidate_right']} right; only reference {figures['only_reference_right']}, only "
-                  f"candidate {figures['only_candidate_right']} (McNemar p = {figures['mcnemar_p']:.3g})")
+            print(f"{name:<28} {Paired.from_named(figures, 'reference', 'candidate').sentence('reference', 'candidate')}")
     output = Path(args.output or Path(args.run_dir) / "compare.json")
     output.write_text(json.dumps(result, indent=1))
     print(f"wrote {output}")

@@ -194,7 +194,6 @@ def _met(value: float | None, op: str, goal: float) -> bool | None:
     return value <= goal if op == "<=" else value >= goal
 
 
-
 def write_markdown(results: dict, path: Path) -> None:
     lines = ["# Benchmarks", "",
              f"Measured {results['date']} on {results['machine']} by `make bench` "

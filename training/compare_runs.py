@@ -76,9 +76,7 @@ def compare_runs(reference: HeldOut, candidate: HeldOut) -> RunComparison:
 
 def describe(comparison: RunComparison) -> list[str]:
     def line(name: str, paired: Paired) -> str:
-        return (f"{name:<24} {paired.photos:>6} photos: reference {paired.first_right}, candidate "
-                f"{paired.second_right} right; only reference {paired.only_first_right}, only candidate "
-                f"{paired.only_second_right} (McNemar p = {paired.mcnemar_p:.3g})")
+        return f"{name:<24} {paired.sentence('reference', 'candidate')}"
     lines = [line("pets", comparison.pets), line("other", comparison.other),
              "pets called 'other': reference %d, candidate %d" % comparison.pets_called_other]
     lines += [line(f"other: {kind}", paired) for kind, paired in comparison.other_by_kind.items()

@@ -155,6 +155,18 @@ class Paired:
                 f"only_{first}_right": self.only_first_right, f"only_{second}_right": self.only_second_right,
                 "mcnemar_p": self.mcnemar_p}
 
+    @classmethod
+    def from_named(cls, values: dict, first: str, second: str) -> "Paired":
+        """Back from `named`'s JSON."""
+        return cls(values["photos"], values[f"{first}_right"], values[f"{second}_right"],
+                   values[f"only_{first}_right"], values[f"only_{second}_right"])
+
+    def sentence(self, first: str, second: str) -> str:
+        """One line for a console: "120 photos: first 118, second 117 right; only first 2, ..."."""
+        return (f"{self.photos:>6} photos: {first} {self.first_right}, {second} {self.second_right} right; "
+                f"only {first} {self.only_first_right}, only {second} {self.only_second_right} "
+                f"(McNemar p = {self.mcnemar_p:.3g})")
+
 
 def mcnemar_p(only_first_right: int, only_second_right: int) -> float:
     """Exact two-sided McNemar test: the chance of a split at least this lopsided of the photos

@@ -81,3 +81,6 @@ def test_paired_counts_each_model_s_lone_successes_over_the_chosen_photos_and_na
     named = last_left_out.named("tuned", "frozen")
     assert named == {"photos": 6, "tuned_right": 2, "frozen_right": 5, "only_tuned_right": 1,
                      "only_frozen_right": 4, "mcnemar_p": metrics.mcnemar_p(1, 4)}
+    assert metrics.Paired.from_named(named, "tuned", "frozen") == last_left_out
+    assert last_left_out.sentence("tuned", "frozen") == \
+        f"     6 photos: tuned 2, frozen 5 right; only tuned 1, only frozen 4 (McNemar p = {metrics.mcnemar_p(1, 4):.3g})"
