@@ -21,6 +21,7 @@ from app.inference.decision import decide
 from app.inference.model import Classifier
 from convert.quantize import load_photos, probabilities_of
 from training.metrics import Paired
+from training.run_files import RunFiles
 
 
 def right_answers(models: tuple[Path, ...], paths: list[str], labels: np.ndarray) -> list[np.ndarray]:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidate", default="app/model/catsdogs.onnx")
     parser.add_argument("--output", help="JSON file (default: RUN_DIR/compare.json)")
     args = parser.parse_args(argv)
-    test = dict(np.load(Path(args.run_dir) / "predictions-test.npz"))
+    test = dict(np.load(RunFiles(args.run_dir).test_predictions))
     result = compare_models(Path(args.reference), Path(args.candidate), test)
     for name, figures in result.items():
         if isinstance(figures, dict):

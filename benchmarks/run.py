@@ -35,6 +35,7 @@ from app.inference.variant import choose, int8_path_for
 from benchmarks.batch import bench_batch
 from benchmarks.harness import apache_bench, make_photos, median_ms, multipart_file
 from benchmarks.server import ROOT, local_server
+from training.run_files import RunFiles
 
 # The speed and footprint targets (issue 14), each once: what, comparison, goal.
 TARGETS = (
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if int8_path_for(Path(args.model)).exists():
         models["int8"] = int8_path_for(Path(args.model))
     models.update({name: Path(path) for name, path in (entry.split("=", 1) for entry in args.also)})
-    keras_path = Path(args.run_dir) / "model.keras"
+    keras_path = RunFiles(args.run_dir).model
 
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",

@@ -9,12 +9,14 @@ import onnxruntime as ort
 
 from app.inference.contract import Contract
 from app.inference.preprocess import preprocess
+from training.run_files import RunFiles
 
 
 def parity_images(run_dir: Path, count: int) -> np.ndarray:
     """The first `count` photos of the run's test split, through the serving preprocessing."""
-    paths = list(np.load(Path(run_dir) / "predictions-test.npz")["paths"][:count])
-    size = Contract.read_json(Path(run_dir) / "contract.json").input.size
+    files = RunFiles(run_dir)
+    paths = list(np.load(files.test_predictions)["paths"][:count])
+    size = Contract.read_json(files.contract).input.size
     return np.stack([preprocess(Path(p).read_bytes(), size) for p in paths])
 
 

@@ -34,6 +34,7 @@ from app.inference.variant import int8_path_for
 from convert.equivalence import compare
 from convert.half_precision import widen
 from training.metrics import summarise
+from training.run_files import RunFiles
 
 
 class _Photos(CalibrationDataReader):
@@ -54,7 +55,7 @@ def training_paths(run_dir: Path) -> list[str]:
     from the decoded-photo cache the run recorded it was trained on."""
     from training.cache import load_cache
 
-    cache = Path(json.loads((run_dir / "data.json").read_text())["cache"])
+    cache = Path(json.loads(RunFiles(run_dir).data.read_text())["cache"])
     return load_cache(cache).paths_of("train")
 
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                               fp32.input_size)
     quantize(model_path, int8_path, calibration)
     result = measure({"fp32": (fp32, model_path), "int8": (Classifier(int8_path, threads=1), int8_path)},
-                     np.load(run_dir / "predictions-test.npz"))
+                     np.load(RunFiles(run_dir).test_predictions))
     set_test_metrics(int8_path, result["int8"].pop("test"))
     result["fp32"].pop("test")
     (run_dir / "quantization.json").write_text(json.dumps(result, indent=2))

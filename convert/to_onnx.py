@@ -28,6 +28,7 @@ from convert.half_precision import halve_imagenet_branch  # noqa: E402
 from convert.parity import max_output_differences, parity_images  # noqa: E402
 from training.models.classifier import load_export_model  # noqa: E402
 from training.onnx_graph import OPSET, keras_to_onnx  # noqa: E402
+from training.run_files import RunFiles  # noqa: E402
 
 PARITY_TOLERANCE = 1e-4
 # outputs that the half-precision ImageNet branch feeds (convert/half_precision.py)
@@ -37,8 +38,9 @@ HALF_PRECISION_TOLERANCE = {PROBABILITIES: 1e-3, IMAGENET_PROBABILITIES: 1e-3}
 def convert(run_dir: Path, output: Path) -> bool:
     """Write the run's export model as ONNX with its contract; True if its ImageNet branch was
     stored at half precision (the parity check then allows that branch's tolerance)."""
-    model = load_export_model(Path(run_dir) / "model.keras")
-    contract = Contract.read_json(Path(run_dir) / "contract.json")
+    files = RunFiles(run_dir)
+    model = load_export_model(files.model)
+    contract = Contract.read_json(files.contract)
     proto = keras_to_onnx(model)
     outputs = dict(list(OUTPUTS.items())[:len(model.outputs)])  # the export model's outputs come in this order
     _name_outputs(proto, list(outputs))
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     halved = convert(Path(args.run_dir), candidate)  # whether the ImageNet branch is float16
     size_mb = candidate.stat().st_size / 1e6
     images = parity_images(Path(args.run_dir), args.parity_images)
-    differences = max_output_differences(Path(args.run_dir) / "model.keras", candidate, images)
+    differences = max_output_differences(RunFiles(args.run_dir).model, candidate, images)
     tolerances = {name: tolerance_of(name, halved) for name in differences}
     ok = all(d < tolerances[name] for name, d in differences.items())
     if ok:

@@ -2,7 +2,7 @@
 
     python -m training.compare_runs --reference var/runs/lite2-tuned --candidate var/runs/tune-2ep
 
-Each run's predictions-held-out.npz holds the out-of-fold answer (fused, calibrated) for
+Each run's held-out predictions (training/run_files.py) hold the out-of-fold answer (fused, calibrated) for
 every train + val photo, from the leave-kinds-out cross-validation. The two runs must have
 held out the same photos in the same folds, so each photo is judged by two models that
 never saw it. Pets and "other" are paired separately (exact McNemar test), and each kind
@@ -20,8 +20,7 @@ import numpy as np
 
 from app.inference.decision import OTHER, decide
 from training.metrics import Paired
-
-HELD_OUT = "predictions-held-out.npz"
+from training.run_files import RunFiles
 
 
 @dataclass
@@ -34,7 +33,7 @@ class HeldOut:
 
     @classmethod
     def read(cls, run_dir: Path) -> "HeldOut":
-        with np.load(Path(run_dir) / HELD_OUT) as saved:
+        with np.load(RunFiles(run_dir).held_out_predictions) as saved:
             order = np.argsort(saved["paths"])  # the same photos in the same order, whatever each run wrote
             return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
                        saved["folds"][order], decide(saved["probabilities"][order]))

@@ -22,6 +22,7 @@ from app.inference.contract import Contract
 from app.inference.decision import decide
 from training import contact_sheets, figures, metrics
 from training.card import Findings, model_card
+from training.run_files import RunFiles
 from training.scoring import evaluate_onnx, load_run
 from training.targets import shipped_targets
 
@@ -72,8 +73,9 @@ def draw(run_dir: Path, folder: Path, contract: Contract, predictions: dict) -> 
     has_curves = figures.plot_learning_curves(run_dir, folder / figures.LEARNING_CURVES)
     errors = contact_sheets.contact_sheet(predictions, names, folder / contact_sheets.MISCLASSIFIED)
     held_out_errors = (0, 0)
-    if (run_dir / "predictions-held-out.npz").exists():
-        held_out = dict(np.load(run_dir / "predictions-held-out.npz"))
+    held_out_path = RunFiles(run_dir).held_out_predictions
+    if held_out_path.exists():
+        held_out = dict(np.load(held_out_path))
         held_out_errors = contact_sheets.held_out_sheets(held_out, names, folder)
     return {"aucs": aucs, "errors": errors, "has_curves": has_curves, "held_out_errors": held_out_errors}
 
@@ -82,8 +84,8 @@ def compared_runs(contract: Contract, baseline_dirs: list[str], earlier: Path) -
     """The shipped run, the baselines that were trained, and the earlier runs, by label."""
     runs = {contract.architecture + " (shipped)": {"metrics": contract.metrics}}
     for baseline in map(Path, baseline_dirs):
-        if (baseline / "contract.json").exists():
-            other = Contract.read_json(baseline / "contract.json")
+        if RunFiles(baseline).contract.exists():
+            other = Contract.read_json(RunFiles(baseline).contract)
             runs[f"{other.architecture} ({baseline.name})"] = {"metrics": other.metrics}
     return {**runs, **earlier_runs(earlier)}
 

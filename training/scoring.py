@@ -9,14 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from app.inference.contract import Contract
+from training.run_files import RunFiles
 
 BATCH = 32  # photos per call of the served model
 
 
 def load_run(run_dir: Path) -> tuple[Contract, dict]:
     """A run's contract and its test predictions (probabilities, labels, paths, kinds)."""
-    contract = Contract.read_json(run_dir / "contract.json")
-    predictions = dict(np.load(run_dir / "predictions-test.npz"))
+    files = RunFiles(run_dir)
+    contract = Contract.read_json(files.contract)
+    predictions = dict(np.load(files.test_predictions))
     return contract, predictions
 
 

@@ -40,15 +40,15 @@ from app.inference.decision import OTHER, decide  # noqa: E402
 from training import metrics, recipes  # noqa: E402
 from training.augment import make_augmenter  # noqa: E402
 from training.bulk_predict import BulkPredictor  # noqa: E402
-from training.cache import CachedData, build_cache  # noqa: E402
+from training.cache import SPLIT_RULE, CachedData, build_cache  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.cache import SPLIT_RULE  # noqa: E402
 from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  # noqa: E402
 from training.fusion import (IMAGENET_CATS, IMAGENET_DOGS, Fusion, fit_fusion, imagenet_class_names,  # noqa: E402
                              imagenet_gate, nested_fusion_logits)
 from training.head import HeldOut, cross_validation_folds, train_head  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
 from training.models.classifier import make_classifier, make_export_model, make_logits_and_map  # noqa: E402
+from training.run_files import RunFiles  # noqa: E402
 from training.top import tune_top  # noqa: E402
 from training.torch_weights import load_state_dict  # noqa: E402
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> Contract:
     config = TrainConfig.from_args(argv)
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _setup_logging(run_dir / "train.log")
+    _setup_logging(RunFiles(run_dir).log)
     _setup_tensorflow(config)
     log.info("config: %s", json.dumps(dataclasses.asdict(config)))
     timings: dict[str, float] = {}
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> Contract:
     with _stage("data", timings):
         data = load_data(config)
     # where this run's photos are on this machine, for later steps (int8 calibration); not published
-    (run_dir / "data.json").write_text(json.dumps({"cache": str(Path(config.cache_dir).resolve() / data.key)}))
+    RunFiles(run_dir).data.write_text(json.dumps({"cache": str(Path(config.cache_dir).resolve() / data.key)}))
     classifier, imagenet = build_classifier(config)
 
     held_out, held_out_name, frozen_held_out, untuned = None, "val", None, None
@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> Contract:
                 held_out, held_out_logits, frozen_held_out, imagenet, results["held_out_kinds"])
 
     export = make_export_model(classifier, temperature, config.mirror_average, fusion, untuned)
-    export.save(run_dir / "model.keras")
+    export.save(RunFiles(run_dir).model)
     contract = make_contract(config, data, temperature, results, timings, fusion)
-    contract.write_json(run_dir / "contract.json")
+    contract.write_json(RunFiles(run_dir).contract)
     log.info("test: %s", json.dumps({k: v for k, v in results["test"].items() if k != "per_class"}))
     return contract
 
@@ -295,7 +295,7 @@ def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, tempe
         answers[recipes.IMAGENET_GATE] = imagenet_gate(
             held_out.logits, held_out.imagenet_logits)
         answers[recipes.FUSED] = decide(fused_probabilities)
-    np.savez(run_dir / "predictions-held-out.npz", probabilities=fused_probabilities, labels=held_out.labels,
+    np.savez(RunFiles(run_dir).held_out_predictions, probabilities=fused_probabilities, labels=held_out.labels,
              kinds=held_out.kinds, paths=held_out.paths, folds=held_out.folds)
     comparison = {name: metrics.by_kind(predicted, held_out.labels, held_out.kinds)
                   for name, predicted in answers.items()}
@@ -336,7 +336,7 @@ def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, tem
     outputs = scorer.predict_all(test_images)
     logits = fusion.logits(outputs[0], outputs[2]) if fusion else outputs[0]
     test_probabilities = metrics.softmax(logits, temperature)
-    np.savez(run_dir / "predictions-test.npz", probabilities=test_probabilities, labels=test_labels,
+    np.savez(RunFiles(run_dir).test_predictions, probabilities=test_probabilities, labels=test_labels,
              paths=np.array(data.paths_of("test")), kinds=data.kinds_of("test"))
     logits, labels = held_out
     return {

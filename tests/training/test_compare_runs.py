@@ -12,7 +12,8 @@ import pytest
 
 from app.inference.decision import CAT, DOG, OTHER
 from training import compare_runs
-from training.compare_runs import HELD_OUT, HeldOut
+from training.compare_runs import HeldOut
+from training.run_files import RunFiles
 
 LABELS = np.array([CAT, CAT, DOG, DOG, OTHER, OTHER, OTHER])
 KINDS = np.array(["cat", "cat", "dog", "dog", "fox", "fox", "car"])
@@ -24,7 +25,7 @@ def _save(run_dir: Path, answers: list[int], order: list[int], folds: np.ndarray
     run_dir.mkdir()
     probabilities = np.full((len(answers), 3), 0.1, np.float32)
     probabilities[np.arange(len(answers)), answers] = 0.8
-    np.savez(run_dir / HELD_OUT, probabilities=probabilities[order], labels=LABELS[order], kinds=KINDS[order],
+    np.savez(RunFiles(run_dir).held_out_predictions, probabilities=probabilities[order], labels=LABELS[order], kinds=KINDS[order],
              paths=PATHS[order], folds=folds[order])
     return run_dir
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import tiny_run
+from training.run_files import RunFiles
 
 pytestmark = pytest.mark.slow
 
@@ -21,9 +22,11 @@ pytestmark = pytest.mark.slow
 def test_the_run_writes_its_contract(lite0_run):
     tmp_path, contract = lite0_run
     run = tmp_path / "run"
-    for name in ("model.keras", "contract.json", "train.log", "history.csv", "predictions-test.npz"):
-        assert (run / name).exists(), name
-    saved = json.loads((run / "contract.json").read_text())
+    files = RunFiles(run)  # every file that report, convert and the benchmarks read back
+    for path in (files.model, files.contract, files.log, files.test_predictions, files.held_out_predictions,
+                 files.data, run / "history.csv"):
+        assert path.exists(), path.name
+    saved = json.loads(files.contract.read_text())
     assert saved["class_names"] == ["cat", "dog", "other"]
     assert saved["input"] == {"name": "image", "size": 64, "layout": "NHWC", "dtype": "float32", "range": "0..255 RGB"}
     assert saved["temperature"] > 0
