@@ -7,16 +7,15 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from app.inference.contract import Contract
 from app.inference.preprocess import preprocess
-from training.run_files import RunFiles
+from training.scoring import load_run
 
 
 def parity_images(run_dir: Path, count: int) -> np.ndarray:
     """The first `count` photos of the run's test split, through the serving preprocessing."""
-    files = RunFiles(run_dir)
-    paths = list(np.load(files.test_predictions)["paths"][:count])
-    size = Contract.read_json(files.contract).input.size
+    contract, predictions = load_run(Path(run_dir))
+    paths = list(predictions["paths"][:count])
+    size = contract.input.size
     return np.stack([preprocess(Path(p).read_bytes(), size) for p in paths])
 
 

@@ -84,8 +84,9 @@ def compared_runs(contract: Contract, baseline_dirs: list[str], earlier: Path) -
     """The shipped run, the baselines that were trained, and the earlier runs, by label."""
     runs = {contract.architecture + " (shipped)": {"metrics": contract.metrics}}
     for baseline in map(Path, baseline_dirs):
-        if RunFiles(baseline).contract.exists():
-            other = Contract.read_json(RunFiles(baseline).contract)
+        contract_path = RunFiles(baseline).contract
+        if contract_path.exists():
+            other = Contract.read_json(contract_path)
             runs[f"{other.architecture} ({baseline.name})"] = {"metrics": other.metrics}
     return {**runs, **earlier_runs(earlier)}
 
