@@ -5,10 +5,6 @@ SERVE_ENV := .venv
 TRAIN_ENV := .venv-train
 RUN ?= var/runs/lite2-tuned
 AXE_VERSION := 4.14.1
-# glibc returns every large freed block to the system, so TensorFlow's training steps spend
-# their time in page faults; keeping the freed memory in the heap halves a training step here
-# (the A/B in the README, Training)
-TRAIN_MALLOC := GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 
 .PHONY: serve createsuperuser test browser axe postgres apache-bench bench soak fuzz train train-baseline convert report clean
 
@@ -61,12 +57,12 @@ axe:
 ## train: the shipped recipe, in the background; follow it with `tail -f $(RUN)/train.log`
 train: $(TRAIN_ENV)/.installed
 	mkdir -p $(RUN)
-	$(TRAIN_MALLOC) nohup $(TRAIN_ENV)/bin/python -m training.train --run_dir=$(RUN) > $(RUN).out 2>&1 &
+	nohup $(TRAIN_ENV)/bin/python -m training.train --run_dir=$(RUN) > $(RUN).out 2>&1 &
 	@echo "training in the background: tail -f $(RUN)/train.log"
 
 ## train-baseline: the original from-scratch CNN at 96 px, for comparison (at most 45 minutes)
 train-baseline: $(TRAIN_ENV)/.installed
-	$(TRAIN_MALLOC) $(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn \
+	$(TRAIN_ENV)/bin/python -m training.train --model=simple-cnn --run_dir=var/runs/simple-cnn \
 	  --input_size=96 --time_budget_minutes=42 --other_loss_weight=0.5
 
 ## convert: Keras -> ONNX with the parity check, then int8, written beside float32 if equivalent (convert/equivalence.py)

@@ -46,6 +46,7 @@ from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  #
 from training.fusion import (IMAGENET_CATS, IMAGENET_DOGS, Fusion, fit_fusion, imagenet_class_names,  # noqa: E402
                              imagenet_gate, nested_fusion_logits)
 from training.head import HeldOut, cross_validation_folds, train_head  # noqa: E402
+from training.heap import keep_freed_memory  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
 from training.models.classifier import make_classifier, make_export_model, make_logits_and_map  # noqa: E402
 from training.run_files import RunFiles  # noqa: E402
@@ -60,6 +61,7 @@ PREPROCESSING = ("decode (EXIF orientation applied, alpha composited on white) -
 
 def main(argv: list[str] | None = None) -> Contract:
     config = TrainConfig.from_args(argv)
+    keep_freed_memory()  # before the first training step: steps otherwise pay page faults (training/heap.py)
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _setup_logging(RunFiles(run_dir).log)
