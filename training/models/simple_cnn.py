@@ -5,9 +5,11 @@ position, i.e. a 1x1 convolution, so the same class-activation head fits on
 top) and dropout, trained with rotation, zoom and flip augmentation. It sees
 the photo at 96 px, so that a CPU affords it a dozen epochs within the
 baseline's time budget (another input size is resized in the graph, bilinearly,
-which converts to ONNX exactly). One departure from the
-original: batch normalisation after each convolution, which lets it learn in
-the few epochs a CPU affords at a learning rate plain convolutions diverge at.
+which converts to ONNX exactly). Two departures from the original: batch
+normalisation after each convolution, which lets it learn in the few epochs a
+CPU affords at a learning rate plain convolutions diverge at; and narrow early
+blocks (16 and 32 filters where the maps are largest), which halve the cost of
+a training step, so twice the epochs fit in the same minutes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from app.inference.contract import INPUT_NAME
 SCRATCH_SIZE = 96  # the network's working size
 
 
-def make_backbone(input_size: int = SCRATCH_SIZE, filters: tuple[int, ...] = (32, 64, 128, 128)) -> keras.Model:
+def make_backbone(input_size: int = SCRATCH_SIZE, filters: tuple[int, ...] = (16, 32, 64, 128)) -> keras.Model:
     """0..255 RGB images -> feature map (N, 6, 6, 256)."""
     inputs = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
     x = inputs
