@@ -28,6 +28,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from app.inference.contract import IMAGENET_FC, INPUT_NAME, Contract
 from app.inference.decision import decide
+from app.inference.measured import SplitFigures
 from app.inference.model import Classifier
 from app.inference.preprocess import preprocess
 from app.inference.variant import int8_path_for
@@ -113,11 +114,11 @@ def probabilities_of(classifier: Classifier, images: np.ndarray) -> np.ndarray:
     return np.array(probabilities)
 
 
-def set_test_metrics(path: Path, test: dict) -> None:
+def set_test_metrics(path: Path, test: SplitFigures) -> None:
     """Record the model's own test figures in its contract (what /api/v1/model shows)."""
     model = onnx.load(str(path))
     contract = Contract.read_proto(model)
-    contract.metrics["test"] = test
+    contract.metrics.test = test
     contract.write_metadata(model)
     onnx.save(model, str(path))
 
@@ -184,8 +185,8 @@ def measure(models: dict[str, tuple[Classifier, Path]], test: dict) -> dict:
         probabilities = probabilities_of(classifier, images)
         figures = summarise(probabilities, labels, tuple(classifier.class_names))
         right[kind] = decide(probabilities) == labels
-        result[kind] = {"accuracy": figures["accuracy"], "ece": figures["ece"],
-                        "cat_vs_dog_accuracy": figures["cat_vs_dog_accuracy"],
+        result[kind] = {"accuracy": figures.accuracy, "ece": figures.ece,
+                        "cat_vs_dog_accuracy": figures.cat_vs_dog_accuracy,
                         "latency_ms_batch1": latency_ms(classifier, images[:1]),
                         "megabytes": round(path.stat().st_size / 1e6, 2), "test": figures}
     result["equivalence"] = compare(right["fp32"], right["int8"])

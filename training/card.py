@@ -13,6 +13,7 @@ from pathlib import Path
 from string import Template
 
 from app.inference.contract import Contract
+from app.inference.measured import KindFigures, PairedFigures
 from training import contact_sheets, figures, licences, tables
 from training.targets import MAX_PETS_CALLED_OTHER
 
@@ -24,7 +25,7 @@ class Findings:
     """What the report measured and drew, beyond the contract: the card's other inputs."""
     evaluated: str  # which model classified the test photos, e.g. "catsdogs.onnx (float32)"
     targets: list[dict]  # rows of training.targets
-    runs: dict[str, dict]  # label -> {"metrics": ..., "note": ...}, the shipped run first
+    runs: dict[str, tables.ComparedRun]  # by label, the shipped run first
     aucs: dict  # class name -> ROC AUC on the test split
     errors: int  # misclassified test photos
     has_curves: bool  # learning curves were drawn
@@ -58,23 +59,23 @@ def _about(contract: Contract) -> dict:
 
 
 def _test_results(contract: Contract, findings: Findings) -> dict:
-    test, names = contract.metrics["test"], contract.class_names
-    return {"test_count": test["count"], "test_counts": contract.training_data.counts["test"],
+    test, names = contract.metrics.test, contract.class_names
+    return {"test_count": test.count, "test_counts": contract.training_data.counts["test"],
             "evaluated": findings.evaluated, "target_rows": _lines(tables.target_rows(findings.targets)),
             "per_class_rows": _lines(tables.per_class_rows(test, names, findings.aucs)),
-            "confusion_rows": _lines(tables.confusion_rows(test["confusion_matrix"], names)),
-            "kinds_on_test": _kinds_on_test(contract.metrics.get("test_by_kind")),
+            "confusion_rows": _lines(tables.confusion_rows(test.confusion_matrix, names)),
+            "kinds_on_test": _kinds_on_test(contract.metrics.test_by_kind),
             "held_out_kinds": _held_out_kinds(contract, findings.held_out_errors)}
 
 
-def _kinds_on_test(by_kind: dict | None) -> str:
+def _kinds_on_test(by_kind: KindFigures | None) -> str:
     return "\n" + _fill("model_card/kinds_on_test.md", rows=_lines(tables.kinds_on_test_rows(by_kind))) \
         if by_kind else ""
 
 
 def _held_out_kinds(contract: Contract, held_out_errors: tuple[int, int]) -> str:
     """The ways of answering judged on kinds held out of training, when the run judged them."""
-    comparison = contract.metrics.get("held_out_kinds")
+    comparison = contract.metrics.held_out_kinds
     if not comparison:
         return ""
     folds = contract.config["head_folds"]
@@ -82,11 +83,11 @@ def _held_out_kinds(contract: Contract, held_out_errors: tuple[int, int]) -> str
              _fill("model_card/held_out_by_val.md")).rstrip("\n")
     section = _fill("model_card/held_out_kinds.md", where=where, rows=_lines(tables.held_out_kinds_rows(comparison)),
                     max_pets_called_other=f"{100 * MAX_PETS_CALLED_OTHER:g}%")
-    return "\n" + section + "\n" + _tuned_against_frozen(contract.metrics.get("tuned_against_frozen")) \
+    return "\n" + section + "\n" + _tuned_against_frozen(contract.metrics.tuned_against_frozen) \
         + _held_out_sheets(*held_out_errors)
 
 
-def _tuned_against_frozen(paired: dict | None) -> str:
+def _tuned_against_frozen(paired: dict[str, PairedFigures]) -> str:
     if not paired:
         return ""
     return _fill("model_card/tuned_against_frozen.md", rows=_lines(tables.tuned_against_frozen_rows(paired))) + "\n"
@@ -104,7 +105,7 @@ def _held_out_sheets(others_wrong: int, pets_rejected: int) -> str:
 
 
 def _comparison(findings: Findings) -> dict:
-    notes = "".join(f"- {label}: {run['note']}\n" for label, run in findings.runs.items() if run.get("note"))
+    notes = "".join(f"- {label}: {run.note}\n" for label, run in findings.runs.items() if run.note)
     return {"comparison_rows": _lines(tables.comparison_rows(findings.runs)), "notes": notes}
 
 
@@ -151,6 +152,5 @@ def _described(folders: list[str], contract: Contract) -> str:
 
 def _other_kinds(contract: Contract) -> list[str]:
     """The kinds of "other" the run trained on, from its per-kind figures."""
-    figures_by_kind = next(iter(contract.metrics.get("held_out_kinds", {}).values()), None) or \
-        contract.metrics.get("test_by_kind") or {}
-    return list(figures_by_kind.get("other_recall_by_kind", {}))
+    figures_by_kind = next(iter(contract.metrics.held_out_kinds.values()), None) or contract.metrics.test_by_kind
+    return list(figures_by_kind.other_recall_by_kind) if figures_by_kind else []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.inference.decision import OTHER, decide
+from app.inference.measured import ClassFigures, KindFigures, SplitFigures
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -85,46 +86,43 @@ def pet_mistakes(matrix: list[list[int]]) -> int:
     return int(matrix[pets].sum() - matrix[pets, pets].sum())
 
 
-def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> dict:
-    """All headline figures for one split, as plain JSON-able values."""
+def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> SplitFigures:
+    """All headline figures for one set of photos."""
     predicted = decide(probabilities)
     matrix = confusion_matrix(labels, predicted, len(class_names))
     pets = labels != OTHER
-    per_class = {}
-    for c, name in enumerate(class_names):
-        tp = matrix[c, c]
-        per_class[name] = {"precision": float(tp / max(matrix[:, c].sum(), 1)),
-                           "recall": float(tp / max(matrix[c, :].sum(), 1)),
-                           "support": int(matrix[c, :].sum())}
-    return {
-        "count": int(len(labels)),
-        "accuracy": float((predicted == labels).mean()),
-        "cat_vs_dog_accuracy": float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
-        "other_recall": per_class[class_names[OTHER]]["recall"] if (~pets).any() else None,
-        "pets_called_other": float((predicted[pets] == OTHER).mean()) if pets.any() else None,
-        "ece": reliability(probabilities, labels)["ece"],
-        "per_class": per_class,
-        "confusion_matrix": matrix.tolist(),
-    }
+    per_class = {name: ClassFigures(precision=float(matrix[c, c] / max(matrix[:, c].sum(), 1)),
+                                    recall=float(matrix[c, c] / max(matrix[c, :].sum(), 1)),
+                                    support=int(matrix[c, :].sum()))
+                 for c, name in enumerate(class_names)}
+    return SplitFigures(
+        count=int(len(labels)),
+        accuracy=float((predicted == labels).mean()),
+        cat_vs_dog_accuracy=float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
+        other_recall=per_class[class_names[OTHER]].recall if (~pets).any() else None,
+        pets_called_other=float((predicted[pets] == OTHER).mean()) if pets.any() else None,
+        ece=reliability(probabilities, labels)["ece"],
+        per_class=per_class,
+        confusion_matrix=matrix.tolist(),
+    )
 
 
-def by_kind(predicted: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> dict:
-    """"Other" recall for each kind of "other" photo, and what happened to the pets:
-    the figures by which recipes are judged on kinds held out of training."""
+def by_kind(predicted: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> KindFigures:
+    """"Other" recall for each kind of "other" photo, and what happened to the pets."""
     other = labels == OTHER
     recall = {str(kind): float((predicted[kinds == kind] == OTHER).mean()) for kind in sorted(set(kinds[other]))}
     pets = ~other
-    return {
-        "other_recall_by_kind": recall,
-        "other_count_by_kind": {kind: int((kinds == kind).sum()) for kind in recall},
-        "other_recall": float((predicted[other] == OTHER).mean()) if other.any() else None,
-        "other_recall_mean_of_kinds": float(np.mean(list(recall.values()))) if recall else None,
-        "other_recall_worst_kind": min(recall.values()) if recall else None,
-        "pets": int(pets.sum()),
-        "pets_called_other": float((predicted[pets] == OTHER).mean()) if pets.any() else None,
-        "pet_mistakes": int((predicted[pets] != labels[pets]).sum()),
-        "cat_vs_dog_accuracy": float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
-    }
+    return KindFigures(
+        other_recall_by_kind=recall,
+        other_count_by_kind={kind: int((kinds == kind).sum()) for kind in recall},
+        other_recall=float((predicted[other] == OTHER).mean()) if other.any() else None,
+        other_recall_mean_of_kinds=float(np.mean(list(recall.values()))) if recall else None,
+        other_recall_worst_kind=min(recall.values()) if recall else None,
+        pets=int(pets.sum()),
+        pets_called_other=float((predicted[pets] == OTHER).mean()) if pets.any() else None,
+        pet_mistakes=int((predicted[pets] != labels[pets]).sum()),
+        cat_vs_dog_accuracy=float((predicted[pets] == labels[pets]).mean()) if pets.any() else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,10 +21,12 @@ import numpy as np
 
 from app.inference.contract import Contract
 from app.inference.decision import decide
+from app.inference.measured import SplitFigures
 from training import contact_sheets, figures, metrics
 from training.card import Findings, model_card
 from training.run_files import RunFiles
 from training.scoring import evaluate_onnx, load_run
+from training.tables import ComparedRun
 from training.targets import shipped_targets
 
 
@@ -47,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     evaluated = "the Keras model of the run"
     if onnx_path.exists():
         predictions, evaluated = evaluate_onnx(onnx_path, predictions)
-    contract.metrics["test"] = metrics.summarise(predictions["probabilities"], predictions["labels"],
-                                                 tuple(contract.class_names))
+    contract.metrics.test = metrics.summarise(predictions["probabilities"], predictions["labels"],
+                                              tuple(contract.class_names))
     if "kinds" in predictions:
-        contract.metrics["test_by_kind"] = metrics.by_kind(decide(predictions["probabilities"]),
-                                                           predictions["labels"], predictions["kinds"])
+        contract.metrics.test_by_kind = metrics.by_kind(decide(predictions["probabilities"]),
+                                                        predictions["labels"], predictions["kinds"])
     onnx_mb = onnx_path.stat().st_size / 1e6 if onnx_path.exists() else None
     findings = Findings(evaluated, shipped_targets(contract.metrics, onnx_mb),
                         compared_runs(contract, args.baseline_dir, Path(args.earlier)),
@@ -67,7 +70,7 @@ def draw(run_dir: Path, folder: Path, contract: Contract, predictions: dict) -> 
     """Every figure and contact sheet of the report into `folder`; what they found, for the card."""
     names = contract.class_names
     probabilities, labels = predictions["probabilities"], predictions["labels"]
-    figures.plot_confusion(np.array(contract.metrics["test"]["confusion_matrix"]), names, folder / figures.CONFUSION)
+    figures.plot_confusion(np.array(contract.metrics.test.confusion_matrix), names, folder / figures.CONFUSION)
     aucs = figures.plot_roc(probabilities, labels, names, folder / figures.ROC)
     figures.plot_reliability(probabilities, labels, folder / figures.RELIABILITY)
     has_curves = figures.plot_learning_curves(run_dir, folder / figures.LEARNING_CURVES)
@@ -80,33 +83,37 @@ def draw(run_dir: Path, folder: Path, contract: Contract, predictions: dict) -> 
     return {"aucs": aucs, "errors": errors, "has_curves": has_curves, "held_out_errors": held_out_errors}
 
 
-def compared_runs(contract: Contract, baseline_dirs: list[str], earlier: Path) -> dict[str, dict]:
+def compared_runs(contract: Contract, baseline_dirs: list[str], earlier: Path) -> dict[str, ComparedRun]:
     """The shipped run, the baselines that were trained, and the earlier runs, by label."""
-    runs = {contract.architecture + " (shipped)": {"metrics": contract.metrics}}
+    runs = {contract.architecture + " (shipped)": ComparedRun.of(contract.metrics)}
     for baseline in map(Path, baseline_dirs):
         contract_path = RunFiles(baseline).contract
         if contract_path.exists():
             other = Contract.read_json(contract_path)
-            runs[f"{other.architecture} ({baseline.name})"] = {"metrics": other.metrics}
+            runs[f"{other.architecture} ({baseline.name})"] = ComparedRun.of(other.metrics)
     return {**runs, **earlier_runs(earlier)}
 
 
-def earlier_runs(path: Path) -> dict[str, dict]:
-    """Runs measured by this same report in earlier sessions, as {"metrics": ..., "note": ...}."""
+def earlier_runs(path: Path) -> dict[str, ComparedRun]:
+    """Runs measured by this same report in earlier sessions: their test figures, the confusion
+    matrix of the held-out photos they were chosen by, and a note."""
     if not path.exists():
         return {}
-    return {f"{label} (earlier run)": {"metrics": {k: run[k] for k in ("test", "val", "cv") if k in run},
-                                      "note": run.get("note")}
-            for label, run in json.loads(path.read_text()).items()}
+    runs = {}
+    for label, run in json.loads(path.read_text()).items():
+        held_out = next(((key, run[key]["confusion_matrix"]) for key in ("cv", "val") if key in run), None)
+        runs[f"{label} (earlier run)"] = ComparedRun(SplitFigures.from_dict(run["test"]), held_out, run.get("note"))
+    return runs
 
 
 def metrics_file(contract: Contract, findings: Findings) -> dict:
     """metrics.json: the headline figures, the targets and the runs compared."""
+    measured = dataclasses.asdict(contract.metrics)
     return {"model": contract.name, "version": contract.version, "evaluated": findings.evaluated,
-            "test": contract.metrics["test"], "test_by_kind": contract.metrics.get("test_by_kind"),
-            "held_out_kinds": contract.metrics.get("held_out_kinds", {}),
+            "test": measured["test"], "test_by_kind": measured["test_by_kind"],
+            "held_out_kinds": measured["held_out_kinds"],
             "roc_auc": findings.aucs, "targets": findings.targets,
-            "compared": {k: v["metrics"]["test"] for k, v in findings.runs.items()}}
+            "compared": {label: dataclasses.asdict(run.test) for label, run in findings.runs.items()}}
 
 
 def print_targets(targets: list[dict]) -> None:

@@ -37,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 
 from app.inference.contract import INPUT_NAME, Contract, ImageNetFusion, ModelInput, TrainingData  # noqa: E402
 from app.inference.decision import OTHER, decide  # noqa: E402
+from app.inference.measured import KindFigures, Metrics, PairedFigures  # noqa: E402
 from training import metrics, recipes  # noqa: E402
 from training.augment import make_augmenter  # noqa: E402
 from training.bulk_predict import BulkPredictor  # noqa: E402
@@ -99,16 +100,16 @@ def main(argv: list[str] | None = None) -> Contract:
     with _stage("evaluate", timings):
         results = evaluate(scorer, fusion, data, temperature, run_dir, (held_out_logits, held_out.labels),
                            held_out_name)
-        results["held_out_kinds"] = compare_on_held_out_kinds(held_out, held_out_logits, temperature, run_dir)
+        results.held_out_kinds = compare_on_held_out_kinds(held_out, held_out_logits, temperature, run_dir)
         if frozen_held_out is not None:
-            results["tuned_against_frozen"] = compare_tuned_with_frozen(
-                held_out, held_out_logits, frozen_held_out, imagenet, results["held_out_kinds"])
+            results.tuned_against_frozen = compare_tuned_with_frozen(
+                held_out, held_out_logits, frozen_held_out, imagenet, results.held_out_kinds)
 
     export = make_export_model(classifier, temperature, config.mirror_average, fusion, untuned)
     export.save(RunFiles(run_dir).model)
     contract = make_contract(config, data, temperature, results, timings, fusion)
     contract.write_json(RunFiles(run_dir).contract)
-    log.info("test: %s", json.dumps({k: v for k, v in results["test"].items() if k != "per_class"}))
+    log.info("test: %s", json.dumps({k: v for k, v in dataclasses.asdict(results.test).items() if k != "per_class"}))
     return contract
 
 
@@ -286,7 +287,7 @@ def fuse(held_out: HeldOut, imagenet) -> tuple[Fusion | None, np.ndarray]:
 
 
 def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, temperature: float,
-                              run_dir: Path) -> dict:
+                              run_dir: Path) -> dict[str, KindFigures]:
     """Each way of answering, judged on held-out photos whose kind of "other" the head never
     saw: the head alone, the head gated by ImageNet, and the fusion (the shipped answer)."""
     head_temperature = metrics.fit_temperature(held_out.logits, held_out.labels)
@@ -301,18 +302,17 @@ def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, tempe
              kinds=held_out.kinds, paths=held_out.paths, folds=held_out.folds)
     comparison = {name: metrics.by_kind(predicted, held_out.labels, held_out.kinds)
                   for name, predicted in answers.items()}
-    comparison[recipes.HEAD_ALONE]["log_loss"] = metrics.negative_log_likelihood(held_out.logits, held_out.labels,
-                                                                          head_temperature)
+    comparison[recipes.HEAD_ALONE].log_loss = metrics.negative_log_likelihood(held_out.logits, held_out.labels,
+                                                                       head_temperature)
     if held_out.imagenet_logits is not None:
-        comparison[recipes.FUSED]["log_loss"] = metrics.negative_log_likelihood(
-            fused_logits, held_out.labels, temperature)
+        comparison[recipes.FUSED].log_loss = metrics.negative_log_likelihood(fused_logits, held_out.labels, temperature)
     for name, figures in comparison.items():
-        log.info("held-out kinds, %s: %s", name, json.dumps(figures))
+        log.info("held-out kinds, %s: %s", name, json.dumps(dataclasses.asdict(figures)))
     return comparison
 
 
 def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, frozen: HeldOut, imagenet,
-                              comparison: dict) -> dict:
+                              comparison: dict[str, KindFigures]) -> dict[str, PairedFigures]:
     """The tuned top against the frozen backbone's head, photo by photo on the same held-out
     photos (both fused with ImageNet the same nested way): the frozen recipes join the
     held-out-kinds `comparison`, and a McNemar test on the photos the two disagree on."""
@@ -322,16 +322,17 @@ def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, fr
     tuned_right = decide(tuned_fused_logits) == tuned.labels
     frozen_right = decide(frozen_fused) == frozen.labels
     pets = tuned.labels != OTHER
-    paired = {name: metrics.Paired.of(tuned_right, frozen_right, rows).named("tuned", "frozen")
+    paired = {name: PairedFigures(**metrics.Paired.of(tuned_right, frozen_right, rows).named("tuned", "frozen"))
               for name, rows in (("pets", pets), ("other", ~pets))}
-    log.info("tuned against frozen, photo by photo: %s", json.dumps(paired))
+    log.info("tuned against frozen, photo by photo: %s",
+             json.dumps({name: dataclasses.asdict(figures) for name, figures in paired.items()}))
     return paired
 
 
 # --- evaluation and the model's contract ---------------------------------------
 
 def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, temperature: float, run_dir: Path,
-             held_out: tuple[np.ndarray, np.ndarray], held_out_name: str) -> dict:
+             held_out: tuple[np.ndarray, np.ndarray], held_out_name: str) -> Metrics:
     """Calibrated figures on the held-out photos (val, or cross-validation's out-of-fold
     logits) and on the test split, read only here."""
     test_images, test_labels = data.subset("test")
@@ -341,14 +342,12 @@ def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, tem
     np.savez(RunFiles(run_dir).test_predictions, probabilities=test_probabilities, labels=test_labels,
              paths=np.array(data.paths_of("test")), kinds=data.kinds_of("test"))
     logits, labels = held_out
-    return {
-        held_out_name: metrics.summarise(metrics.softmax(logits, temperature), labels, CLASS_NAMES),
-        "test": metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
-        "test_by_kind": metrics.by_kind(decide(test_probabilities), test_labels, data.kinds_of("test")),
-    }
+    return Metrics(test=metrics.summarise(test_probabilities, test_labels, CLASS_NAMES),
+                   test_by_kind=metrics.by_kind(decide(test_probabilities), test_labels, data.kinds_of("test")),
+                   **{held_out_name: metrics.summarise(metrics.softmax(logits, temperature), labels, CLASS_NAMES)})
 
 
-def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: dict,
+def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: Metrics,
                   timings: dict, fusion: Fusion | None = None) -> Contract:
     counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES)).tolist()))
               for split in ("train", "val", "test")}
@@ -371,11 +370,11 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
             imagenet_class_names=imagenet_class_names()),
         temperature=temperature,
         calibrated_on=(f"out-of-fold logits of {config.head_folds}-fold cross-validation over train + val"
-                       if "cv" in results else "the validation split"),
+                       if results.cv is not None else "the validation split"),
         training_data=TrainingData(pets=public_names(config.pets), others=public_names(config.others),
                                    sources=data_sources(config.pets + config.others),
                                    counts=counts, skipped_files=len(data.skipped), split=SPLIT_RULE,
-                                   head_fitted_on="train + val" if "cv" in results else "train"),
+                                   head_fitted_on="train + val" if results.cv is not None else "train"),
         metrics=results,
         stage_seconds=timings,
         machine=this_machine(),

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.inference.measured import Metrics, build
+
 METADATA_KEY = "contract"  # the ONNX metadata entry holding the whole contract as JSON
 
 # The graph's tensors: training exports them under these names, conversion keeps them, and
@@ -81,7 +83,7 @@ class Contract:
     preprocessing: str
     temperature: float
     training_data: TrainingData
-    metrics: dict  # figures by data: "test", and "cv" or "val", "held_out_kinds", "test_by_kind"
+    metrics: Metrics  # what the run measured, by the photos it was measured on
     calibrated_on: str = "the validation split"
     mirror_average: bool = False
     imagenet_fusion: ImageNetFusion | None = None
@@ -102,8 +104,9 @@ class Contract:
     def from_dict(cls, values: dict) -> "Contract":
         nested = {"input": ModelInput, "training_data": TrainingData, "imagenet_fusion": ImageNetFusion,
                   "onnx": OnnxGraph}
-        return _build(cls, {key: _build(nested[key], value) if key in nested and value is not None else value
-                            for key, value in values.items()})
+        built = {key: build(nested[key], value) if key in nested and value is not None else value
+                 for key, value in values.items()}
+        return build(cls, {**built, "metrics": Metrics.from_dict(values["metrics"])})
 
     def public(self) -> dict:
         values = self.to_dict()
@@ -140,10 +143,3 @@ class Contract:
     def read_proto(cls, proto) -> "Contract":
         return cls.from_metadata({entry.key: entry.value for entry in proto.metadata_props})
 
-
-def _build(cls: type, values: dict):
-    """cls(**values), refusing fields the contract does not define (a typo would be lost)."""
-    unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
-    return cls(**values)

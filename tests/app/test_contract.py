@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
 from app.inference.contract import Contract, ImageNetFusion, ModelInput, OnnxGraph, TrainingData
+from app.inference.measured import ClassFigures, KindFigures, Metrics, SplitFigures
 from app.inference.model import Classifier
 from tests.conftest import SHIPPED_MODEL
 
@@ -21,6 +25,25 @@ def test_the_shipped_model_carries_a_complete_contract():
     assert isinstance(contract.onnx, OnnxGraph) and isinstance(contract.imagenet_fusion, ImageNetFusion)
     assert isinstance(contract.training_data, TrainingData) and contract.training_data.counts["test"]["cat"] > 0
     assert len(contract.imagenet_fusion.imagenet_class_names) == 1000
+
+
+def test_the_shipped_model_s_figures_are_typed():
+    measured = shipped().metrics
+    assert isinstance(measured.test, SplitFigures) and isinstance(measured.test.per_class["cat"], ClassFigures)
+    assert measured.test.count == sum(map(sum, measured.test.confusion_matrix))
+    assert measured.held_out is not None and measured.held_out[0] == "cv"
+    assert all(isinstance(figures, KindFigures) for figures in measured.held_out_kinds.values())
+
+
+def test_figures_survive_json_and_a_misspelt_one_is_refused():
+    test = SplitFigures(count=2, accuracy=0.5, cat_vs_dog_accuracy=0.5, other_recall=None, pets_called_other=0.0,
+                        ece=0.25, confusion_matrix=[[1, 1, 0], [0, 0, 0], [0, 0, 0]],
+                        per_class={"cat": ClassFigures(1.0, 0.5, 2)})
+    values = json.loads(json.dumps(dataclasses.asdict(Metrics(test=test))))
+    assert values["val"] is None and values["held_out_kinds"] == {}  # not measured
+    assert Metrics.from_dict(values) == Metrics(test=test)
+    with pytest.raises(ValueError, match="unknown SplitFigures fields"):
+        Metrics.from_dict({"test": {**values["test"], "acuracy": 0.5}})
 
 
 def test_a_contract_survives_json_and_onnx_metadata(tmp_path):

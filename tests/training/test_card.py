@@ -1,18 +1,23 @@
 """The model card: filled from the contract and the report's findings, with the optional
 sections there only when the run measured them."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from app.inference.contract import Contract, ImageNetFusion, ModelInput, TrainingData
+from app.inference.measured import KindFigures, Metrics
 from training import metrics
 from training.card import Findings, model_card
+from training.tables import ComparedRun
 from training.targets import check_targets
 
 NAMES = ["cat", "dog", "other"]
-HELD_OUT = {"other_recall_by_kind": {"person": 0.96, "scene": 1.0}, "other_count_by_kind": {"person": 25, "scene": 4},
-            "other_recall": 0.97, "other_recall_mean_of_kinds": 0.98, "other_recall_worst_kind": 0.96,
-            "pets": 1000, "pets_called_other": 0.004, "pet_mistakes": 9, "cat_vs_dog_accuracy": 0.991}
+HELD_OUT = KindFigures(other_recall_by_kind={"person": 0.96, "scene": 1.0},
+                       other_count_by_kind={"person": 25, "scene": 4}, other_recall=0.97,
+                       other_recall_mean_of_kinds=0.98, other_recall_worst_kind=0.96,
+                       pets=1000, pets_called_other=0.004, pet_mistakes=9, cat_vs_dog_accuracy=0.991)
 
 
 def contract(**changes) -> Contract:
@@ -22,14 +27,14 @@ def contract(**changes) -> Contract:
                   input=ModelInput("image", 32), preprocessing="squash", temperature=1.23456,
                   training_data=TrainingData(pets=["pets"], others=["things"], sources={"pets": "Pets — a copy"},
                                              counts={"test": {"cat": 2, "dog": 2, "other": 2}}, split="by hash"),
-                  metrics={"test": test}, config={"head_folds": 3}, stage_seconds={"head": 1.5})
+                  metrics=Metrics(test=test), config={"head_folds": 3}, stage_seconds={"head": 1.5})
     return Contract(**{**values, **changes})
 
 
 def findings(**changes) -> Findings:
     run = contract()
-    values = dict(evaluated="model.onnx (float32)", targets=check_targets(run.metrics["test"], onnx_mb=1.0),
-                  runs={"tiny (shipped)": {"metrics": run.metrics}}, aucs={"cat": 1.0}, errors=0, has_curves=False)
+    values = dict(evaluated="model.onnx (float32)", targets=check_targets(run.metrics.test, onnx_mb=1.0),
+                  runs={"tiny (shipped)": ComparedRun.of(run.metrics)}, aucs={"cat": 1.0}, errors=0, has_curves=False)
     return Findings(**{**values, **changes})
 
 
@@ -51,7 +56,7 @@ def test_sections_the_run_did_not_measure_are_left_out():
 
 
 def test_held_out_kinds_bring_their_section_and_the_shipping_rule():
-    run = contract(metrics={**contract().metrics, "held_out_kinds": {"head alone": HELD_OUT}})
+    run = contract(metrics=dataclasses.replace(contract().metrics, held_out_kinds={"head alone": HELD_OUT}))
     card = model_card(run, findings(held_out_errors=(3, 0)))
     assert "in each of its 3 folds, whole kinds" in card
     assert "| person | 25 | 96.00% |" in card

@@ -59,9 +59,9 @@ def test_a_cross_validated_head_is_scored_and_calibrated_out_of_fold(tmp_path):
     contract = tiny_run(tmp_path, "efficientnet-lite0", "--finetune_epochs=0", "--head_folds=3",
                         "--head_augmented_copies=1")
     counts = contract.training_data.counts
-    held_out = contract.metrics["cv"]
-    assert "val" not in contract.metrics  # val is training data here, so no val figures
-    assert held_out["count"] == sum(counts["train"].values()) + sum(counts["val"].values())
+    held_out = contract.metrics.cv
+    assert contract.metrics.val is None  # val is training data here, so no val figures
+    assert held_out.count == sum(counts["train"].values()) + sum(counts["val"].values())
     assert contract.calibrated_on.startswith("out-of-fold logits of 3-fold cross-validation")
     assert (tmp_path / "run" / "head-out-of-fold.npz").exists()
     log = (tmp_path / "run" / "train.log").read_text()
@@ -74,7 +74,8 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_p
     run_dir, _ = lite0_run
     earlier = tmp_path / "earlier-runs.json"
     earlier.write_text(json.dumps({"old recipe": {"command": "python -m training.train", "test": {
-        "cat_vs_dog_accuracy": 0.5, "other_recall": 0.25, "pets_called_other": 0.125, "accuracy": 0.5, "ece": 0.0625},
+        "count": 20, "cat_vs_dog_accuracy": 0.5, "other_recall": 0.25, "pets_called_other": 0.125, "accuracy": 0.5,
+        "ece": 0.0625, "confusion_matrix": [[4, 2, 2], [2, 4, 2], [1, 2, 1]]},
         "val": {"confusion_matrix": [[5, 1, 0], [2, 6, 1], [0, 3, 4]]},
         "note": "not shipped: worse on validation"}}))
     assert report_main([f"--run_dir={run_dir / 'run'}", f"--output={tmp_path}", "--baseline_dir",

@@ -4,13 +4,15 @@ package, the project's from its LICENSE."""
 import pytest
 
 from app.inference.contract import Contract, ModelInput, TrainingData
+from app.inference.measured import Metrics, SplitFigures
 from training import licences
 
 
 def contract(architecture: str, pretrained: bool) -> Contract:
     return Contract(name="m", version="1", created="today", architecture=architecture, class_names=["cat", "dog", "other"],
                     input=ModelInput("image", 32), preprocessing="squash", temperature=1.0, training_data={},
-                    metrics={}, config={"pretrained": pretrained})
+                    metrics=Metrics(test=SplitFigures(0, 0.0, None, None, None, 0.0, [])),
+                    config={"pretrained": pretrained})
 
 
 def test_each_training_folder_gets_its_collection_s_terms():

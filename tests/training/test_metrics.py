@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.inference.measured import ClassFigures
 from training import metrics
 
 
@@ -44,10 +45,10 @@ def test_summary_separates_cat_vs_dog_from_other():
     predicted = np.array([0, 2, 1, 1, 2, 0])  # one cat called other, one other called cat
     probabilities = np.eye(3)[predicted] * 0.9 + 0.1 / 3
     summary = metrics.summarise(probabilities, labels, ("cat", "dog", "other"))
-    assert summary["cat_vs_dog_accuracy"] == pytest.approx(3 / 4)
-    assert summary["pets_called_other"] == pytest.approx(1 / 4)
-    assert summary["other_recall"] == pytest.approx(1 / 2)
-    assert summary["per_class"]["cat"] == {"precision": 0.5, "recall": 0.5, "support": 2}
+    assert summary.cat_vs_dog_accuracy == pytest.approx(3 / 4)
+    assert summary.pets_called_other == pytest.approx(1 / 4)
+    assert summary.other_recall == pytest.approx(1 / 2)
+    assert summary.per_class["cat"] == ClassFigures(precision=0.5, recall=0.5, support=2)
 
 
 def test_pet_mistakes_count_pets_given_the_wrong_pet_or_other_but_not_other_errors():

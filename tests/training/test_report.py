@@ -1,9 +1,13 @@
 """The targets table of the evaluation report: numbers in, verdicts and readable rows out."""
 
-from training.tables import held_out_kinds_rows, held_out_mistakes, target_rows
+import dataclasses
+
+from app.inference.measured import KindFigures, SplitFigures
+from training.tables import ComparedRun, held_out_kinds_rows, held_out_mistakes, target_rows
 from training.targets import MAX_ONNX_MB, check_kind_targets, check_targets
 
-PASSING = {"cat_vs_dog_accuracy": 0.9900, "other_recall": 0.98, "pets_called_other": 0.005, "ece": 0.02}
+PASSING = SplitFigures(count=100, accuracy=0.99, cat_vs_dog_accuracy=0.9900, other_recall=0.98, pets_called_other=0.005,
+                       ece=0.02, confusion_matrix=[[33, 0, 0], [0, 33, 0], [0, 0, 34]])
 
 
 def test_a_value_exactly_on_the_goal_meets_it():
@@ -14,7 +18,7 @@ def test_a_value_exactly_on_the_goal_meets_it():
 def test_each_target_is_missed_on_its_own_side():
     missed = {"cat_vs_dog_accuracy": 0.9899, "other_recall": 0.97, "pets_called_other": 0.006, "ece": 0.03}
     for key, value in missed.items():
-        rows = check_targets({**PASSING, key: value}, onnx_mb=1.0)
+        rows = check_targets(dataclasses.replace(PASSING, **{key: value}), onnx_mb=1.0)
         assert [row["met"] for row in rows].count(False) == 1, key
 
 
@@ -24,22 +28,22 @@ def test_the_onnx_size_row_is_left_out_without_a_file():
 
 
 def test_rows_show_fractions_as_percentages_and_sizes_in_megabytes():
-    rows = target_rows(check_targets({**PASSING, "cat_vs_dog_accuracy": 0.98981}, onnx_mb=19.256))
+    rows = target_rows(check_targets(dataclasses.replace(PASSING, cat_vs_dog_accuracy=0.98981), onnx_mb=19.256))
     assert rows[2] == "| cat-vs-dog accuracy (test) | 98.98% | >= 99.00% | **no** |"
     assert rows[-1] == "| ONNX file size (MB) | 19.26 | <= 25.00 | yes |"
 
 
 def test_runs_are_compared_by_their_own_held_out_pet_mistakes():
     matrix = [[90, 3, 1], [2, 95, 0], [1, 0, 50]]  # 6 of 191 pets wrong
-    assert held_out_mistakes({"val": {"confusion_matrix": matrix}}) == "6 of 191 (val)"
-    assert held_out_mistakes({"cv": {"confusion_matrix": matrix}, "test": {}}) == "6 of 191 (cross-validation)"
-    assert held_out_mistakes({"test": {"confusion_matrix": matrix}}) == ""  # never chosen on test
+    assert held_out_mistakes(ComparedRun(PASSING, ("val", matrix))) == "6 of 191 (val)"
+    assert held_out_mistakes(ComparedRun(PASSING, ("cv", matrix))) == "6 of 191 (cross-validation)"
+    assert held_out_mistakes(ComparedRun(dataclasses.replace(PASSING, confusion_matrix=matrix))) == ""  # never on test
 
 
-HELD_OUT = {"other_recall_by_kind": {"clothing": 0.98, "person": 0.96, "tench": 1.0},
-            "other_count_by_kind": {"clothing": 50, "person": 25, "tench": 4},
-            "other_recall": 0.97, "other_recall_mean_of_kinds": 0.98, "other_recall_worst_kind": 0.96,
-            "pets": 1000, "pets_called_other": 0.004, "pet_mistakes": 9, "cat_vs_dog_accuracy": 0.991}
+HELD_OUT = KindFigures(other_recall_by_kind={"clothing": 0.98, "person": 0.96, "tench": 1.0},
+                       other_count_by_kind={"clothing": 50, "person": 25, "tench": 4},
+                       other_recall=0.97, other_recall_mean_of_kinds=0.98, other_recall_worst_kind=0.96,
+                       pets=1000, pets_called_other=0.004, pet_mistakes=9, cat_vs_dog_accuracy=0.991)
 
 
 def test_neither_is_judged_per_held_out_kind_and_on_all_of_them():
@@ -52,7 +56,8 @@ def test_neither_is_judged_per_held_out_kind_and_on_all_of_them():
 
 
 def test_the_held_out_kinds_table_has_a_column_per_way_of_answering():
-    worse = {**HELD_OUT, "other_recall_by_kind": {"clothing": 0.5, "person": 0.25, "tench": 0.0}, "log_loss": 0.5}
+    worse = dataclasses.replace(HELD_OUT, other_recall_by_kind={"clothing": 0.5, "person": 0.25, "tench": 0.0},
+                                log_loss=0.5)
     lines = held_out_kinds_rows({"head alone": worse, "fused": HELD_OUT})
     assert lines[0] == "| held out | photos | head alone | fused |"
     assert "| person | 25 | 25.00% | 96.00% |" in lines
