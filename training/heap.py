@@ -2,8 +2,8 @@
 
 A training step allocates and frees tensors larger than glibc's mmap
 threshold. By default glibc gives each one back to the system when it is
-freed, so the next step faults the same pages in again, and the CPU spends a
-third to a half of its time in the kernel. Telling glibc never to use mmap for
+freed, so the next step faults the same pages in again, and much of the CPU's
+time goes to the kernel (README, Training). Telling glibc never to use mmap for
 large blocks and never to trim the heap makes freed memory reusable at once.
 The process then holds on to its peak memory, which training reaches anyway.
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # glibc's <malloc.h> parameter numbers
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
-NEVER_TRIM = 2**31 - 1  # mallopt takes an int: the largest threshold it accepts
+TRIM_NEVER = -1  # mallopt(3): a trim threshold of -1 turns trimming off
 
 
 def keep_freed_memory() -> bool:
@@ -31,7 +31,7 @@ def keep_freed_memory() -> bool:
     mallopt = _glibc_mallopt()
     if mallopt is None:
         return False
-    agreed = mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, NEVER_TRIM) == 1
+    agreed = mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_NEVER) == 1
     if not agreed:
         log.info("glibc refused the heap settings; freed memory goes back to the system")
     return agreed

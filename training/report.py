@@ -21,7 +21,7 @@ import numpy as np
 
 from app.inference.contract import Contract
 from app.inference.decision import decide
-from app.inference.measured import SplitFigures
+from app.inference.measured import HELD_OUT_KEYS, SplitFigures
 from training import contact_sheets, figures, metrics
 from training.card import Findings, model_card
 from training.run_files import RunFiles
@@ -101,7 +101,7 @@ def earlier_runs(path: Path) -> dict[str, ComparedRun]:
         return {}
     runs = {}
     for label, run in json.loads(path.read_text()).items():
-        held_out = next(((key, run[key]["confusion_matrix"]) for key in ("cv", "val") if key in run), None)
+        held_out = next(((key, run[key]["confusion_matrix"]) for key in HELD_OUT_KEYS if run.get(key)), None)
         runs[f"{label} (earlier run)"] = ComparedRun(SplitFigures.from_dict(run["test"]), held_out, run.get("note"))
     return runs
 

@@ -15,7 +15,7 @@ class ComparedRun:
     photos it was chosen by (the val split, or the out-of-fold predictions of cross-validation
     over train + val), and a note (earlier runs have one)."""
     test: SplitFigures
-    held_out: tuple[str, list[list[int]]] | None = None  # ("cv" or "val", confusion matrix)
+    held_out_matrix: tuple[str, list[list[int]]] | None = None  # ("cv" or "val", confusion matrix)
     note: str | None = None
 
     @classmethod
@@ -93,9 +93,9 @@ def tuned_against_frozen_rows(paired: dict[str, PairedFigures]) -> list[str]:
 
 def held_out_mistakes(run: ComparedRun) -> str:
     """Pet mistakes on the held-out photos the run was chosen by."""
-    if run.held_out is None:
+    if run.held_out_matrix is None:
         return ""
-    key, matrix = run.held_out
+    key, matrix = run.held_out_matrix
     where = "cross-validation" if key == "cv" else key
     return f"{metrics.pet_mistakes(matrix)} of {metrics.pet_count(matrix):,} ({where})"
 

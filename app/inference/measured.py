@@ -29,11 +29,11 @@ class SplitFigures:
     pets_called_other: float | None
     ece: float
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
-    per_class: dict[str, ClassFigures] = field(default_factory=dict)  # runs kept from before it was recorded lack it
+    per_class: dict[str, ClassFigures] = field(default_factory=dict)  # optional: not every record has it
 
     @classmethod
     def from_dict(cls, values: dict) -> "SplitFigures":
-        per_class = {name: build(ClassFigures, figures) for name, figures in values.get("per_class", {}).items()}
+        per_class = {name: build(ClassFigures, figures) for name, figures in (values.get("per_class") or {}).items()}
         return build(cls, {**values, "per_class": per_class})
 
 
@@ -60,8 +60,13 @@ class PairedFigures:
     only_tuned_right: int
     only_frozen_right: int
     mcnemar_p: float
-    tuned_right: int | None = None  # contracts written before these two were recorded lack them
+    tuned_right: int | None = None  # optional: not every contract records these two
     frozen_right: int | None = None
+
+
+# The held-out photos a run is chosen by, in order of preference: the out-of-fold predictions
+# of cross-validation over train + val, else the val split.
+HELD_OUT_KEYS = ("cv", "val")
 
 
 @dataclass
@@ -77,21 +82,20 @@ class Metrics:
 
     @property
     def held_out(self) -> tuple[str, SplitFigures] | None:
-        """The held-out photos the run was chosen by, and their figures: cross-validation's, or val's."""
-        if self.cv is not None:
-            return "cv", self.cv
-        return ("val", self.val) if self.val is not None else None
+        """The held-out photos the run was chosen by (HELD_OUT_KEYS), and their figures."""
+        return next(((key, getattr(self, key)) for key in HELD_OUT_KEYS if getattr(self, key) is not None), None)
 
     @classmethod
     def from_dict(cls, values: dict) -> "Metrics":
-        splits = {key: SplitFigures.from_dict(values[key]) for key in ("test", "val", "cv") if values.get(key)}
+        splits = {key: SplitFigures.from_dict(values[key]) for key in ("test", *HELD_OUT_KEYS)
+                  if values.get(key) is not None}
         by_kind = values.get("test_by_kind")
         return build(cls, {**values, **splits,
                            "test_by_kind": build(KindFigures, by_kind) if by_kind else None,
                            "held_out_kinds": {name: build(KindFigures, figures)
-                                              for name, figures in values.get("held_out_kinds", {}).items()},
+                                              for name, figures in (values.get("held_out_kinds") or {}).items()},
                            "tuned_against_frozen": {name: build(PairedFigures, paired) for name, paired
-                                                    in values.get("tuned_against_frozen", {}).items()}})
+                                                    in (values.get("tuned_against_frozen") or {}).items()}})
 
 
 def build(cls: type, values: dict):

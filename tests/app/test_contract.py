@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.inference.contract import Contract, ImageNetFusion, ModelInput, OnnxGraph, TrainingData
-from app.inference.measured import ClassFigures, KindFigures, Metrics, SplitFigures
+from app.inference.measured import ClassFigures, KindFigures, Metrics, PairedFigures, SplitFigures
 from app.inference.model import Classifier
 from tests.conftest import SHIPPED_MODEL
 
@@ -33,6 +33,8 @@ def test_the_shipped_model_s_figures_are_typed():
     assert measured.test.count == sum(map(sum, measured.test.confusion_matrix))
     assert measured.held_out is not None and measured.held_out[0] == "cv"
     assert all(isinstance(figures, KindFigures) for figures in measured.held_out_kinds.values())
+    pets = measured.tuned_against_frozen["pets"]  # recorded without the counts of photos each got right
+    assert isinstance(pets, PairedFigures) and pets.only_tuned_right > 0 and pets.tuned_right is None
 
 
 def test_figures_survive_json_and_a_misspelt_one_is_refused():

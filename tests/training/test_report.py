@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from app.inference.measured import KindFigures, SplitFigures
+from app.inference.measured import KindFigures, Metrics, SplitFigures
 from training.tables import ComparedRun, held_out_kinds_rows, held_out_mistakes, target_rows
 from training.targets import MAX_ONNX_MB, check_kind_targets, check_targets
 
@@ -35,9 +35,11 @@ def test_rows_show_fractions_as_percentages_and_sizes_in_megabytes():
 
 def test_runs_are_compared_by_their_own_held_out_pet_mistakes():
     matrix = [[90, 3, 1], [2, 95, 0], [1, 0, 50]]  # 6 of 191 pets wrong
-    assert held_out_mistakes(ComparedRun(PASSING, ("val", matrix))) == "6 of 191 (val)"
-    assert held_out_mistakes(ComparedRun(PASSING, ("cv", matrix))) == "6 of 191 (cross-validation)"
-    assert held_out_mistakes(ComparedRun(dataclasses.replace(PASSING, confusion_matrix=matrix))) == ""  # never on test
+    held_out = dataclasses.replace(PASSING, confusion_matrix=matrix)
+    assert held_out_mistakes(ComparedRun.of(Metrics(test=PASSING, val=held_out))) == "6 of 191 (val)"
+    both = Metrics(test=PASSING, val=PASSING, cv=held_out)  # cross-validation is preferred
+    assert held_out_mistakes(ComparedRun.of(both)) == "6 of 191 (cross-validation)"
+    assert held_out_mistakes(ComparedRun.of(Metrics(test=held_out))) == ""  # never chosen on test
 
 
 HELD_OUT = KindFigures(other_recall_by_kind={"clothing": 0.98, "person": 0.96, "tench": 1.0},

@@ -3,7 +3,7 @@
 Four convolution + max-pooling blocks, a dense layer (applied at every
 position, i.e. a 1x1 convolution, so the same class-activation head fits on
 top) and dropout, trained with rotation, zoom and flip augmentation. It sees
-the photo at 96 px, so that a CPU affords it a dozen epochs within the
+the photo at 96 px, so that a CPU affords it several epochs within the
 baseline's time budget (another input size is resized in the graph, bilinearly,
 which converts to ONNX exactly). Two departures from the original: batch
 normalisation after each convolution, which lets it learn in the few epochs a
