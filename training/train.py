@@ -208,7 +208,7 @@ def _freeze_below(classifier: keras.Model, first_block: int) -> None:
 
 
 def augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
-    """Shuffled batches read from the memory map, augmented in TensorFlow threads."""
+    """Shuffled batches read from the memory map, augmented on one TensorFlow thread."""
     rng = np.random.default_rng(config.seed)
     size, batch = images.shape[1], config.batch_size
 
@@ -222,9 +222,13 @@ def augmented_batches(images: np.ndarray, labels: np.ndarray, config: TrainConfi
     augmenter = make_augmenter(config.seed)
     dataset = tf.data.Dataset.from_generator(batches, output_signature=(
         tf.TensorSpec((batch, size, size, 3), tf.uint8), tf.TensorSpec((batch,), tf.int64)))
+    # One thread augments a batch faster than a step trains on it; more threads would take
+    # the cores the training step runs on.
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
     return dataset.map(
         lambda x, y: (augmenter(tf.cast(x, tf.float32), training=True), tf.one_hot(y, len(CLASS_NAMES))),
-        num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+        num_parallel_calls=1).prefetch(2).with_options(options)
 
 
 def class_weights(config: TrainConfig) -> dict[int, float]:
