@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> Contract:
     export.save(RunFiles(run_dir).model)
     contract = make_contract(config, data, temperature, results, timings, fusion)
     contract.write_json(RunFiles(run_dir).contract)
-    log.info("test: %s", json.dumps({k: v for k, v in dataclasses.asdict(results.test).items() if k != "per_class"}))
+    log.info("test: %s", _as_json({k: v for k, v in dataclasses.asdict(results.test).items() if k != "per_class"}))
     return contract
 
 
@@ -311,7 +311,7 @@ def compare_on_held_out_kinds(held_out: HeldOut, fused_logits: np.ndarray, tempe
     if held_out.imagenet_logits is not None:
         comparison[recipes.FUSED].log_loss = metrics.negative_log_likelihood(fused_logits, held_out.labels, temperature)
     for name, figures in comparison.items():
-        log.info("held-out kinds, %s: %s", name, json.dumps(dataclasses.asdict(figures)))
+        log.info("held-out kinds, %s: %s", name, _as_json(figures))
     return comparison
 
 
@@ -328,8 +328,7 @@ def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, fr
     pets = tuned.labels != OTHER
     paired = {name: PairedFigures(**metrics.Paired.of(tuned_right, frozen_right, rows).named("tuned", "frozen"))
               for name, rows in (("pets", pets), ("other", ~pets))}
-    log.info("tuned against frozen, photo by photo: %s",
-             json.dumps({name: dataclasses.asdict(figures) for name, figures in paired.items()}))
+    log.info("tuned against frozen, photo by photo: %s", _as_json(paired))
     return paired
 
 
@@ -412,6 +411,13 @@ def public_names(folders: list[str]) -> list[str]:
 
 
 # --- plumbing --------------------------------------------------------------------
+
+def _as_json(value) -> str:
+    """Figures for the log: dataclasses (also inside dicts) as their fields."""
+    if isinstance(value, dict):
+        value = {key: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for key, v in value.items()}
+    return json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value)
+
 
 @contextlib.contextmanager
 def _stage(name: str, timings: dict):
