@@ -104,7 +104,19 @@ def summarise(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[
         ece=reliability(probabilities, labels)["ece"],
         per_class=per_class,
         confusion_matrix=matrix.tolist(),
+        forced_choice_accuracy=forced_choice_accuracy(probabilities, labels),
     )
+
+
+def forced_choice_accuracy(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Pets only, each given the likelier of cat and dog whatever "other" scores: the
+    original two-class task."""
+    pets = labels != OTHER
+    if not pets.any():
+        return None
+    pet_classes = [c for c in range(scores.shape[1]) if c != OTHER]
+    chosen = np.asarray(pet_classes)[np.asarray(scores)[pets][:, pet_classes].argmax(axis=1)]
+    return float((chosen == labels[pets]).mean())
 
 
 def by_kind(predicted: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> KindFigures:

@@ -326,10 +326,16 @@ def compare_tuned_with_frozen(tuned: HeldOut, tuned_fused_logits: np.ndarray, fr
     tuned_right = decide(tuned_fused_logits) == tuned.labels
     frozen_right = decide(frozen_fused) == frozen.labels
     pets = tuned.labels != OTHER
-    paired = {name: PairedFigures(**metrics.Paired.of(tuned_right, frozen_right, rows).named("tuned", "frozen"))
+    paired = {name: _paired_figures(metrics.Paired.of(tuned_right, frozen_right, rows))
               for name, rows in (("pets", pets), ("other", ~pets))}
     log.info("tuned against frozen, photo by photo: %s", _as_json(paired))
     return paired
+
+
+def _paired_figures(tuned_first: metrics.Paired) -> PairedFigures:
+    return PairedFigures(photos=tuned_first.photos, only_tuned_right=tuned_first.only_first_right,
+                         only_frozen_right=tuned_first.only_second_right, mcnemar_p=tuned_first.mcnemar_p,
+                         tuned_right=tuned_first.first_right, frozen_right=tuned_first.second_right)
 
 
 # --- evaluation and the model's contract ---------------------------------------

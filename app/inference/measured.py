@@ -30,6 +30,9 @@ class SplitFigures:
     ece: float
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
     per_class: dict[str, ClassFigures] = field(default_factory=dict)  # optional: not every record has it
+    # pets, made to choose: the likelier of cat and dog, "other" set aside (the original
+    # Kaggle task); optional: not every record has it
+    forced_choice_accuracy: float | None = None
 
     @classmethod
     def from_dict(cls, values: dict) -> "SplitFigures":

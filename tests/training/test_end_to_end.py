@@ -66,6 +66,10 @@ def test_a_cross_validated_head_is_scored_and_calibrated_out_of_fold(tmp_path):
     assert (tmp_path / "run" / "head-out-of-fold.npz").exists()
     log = (tmp_path / "run" / "train.log").read_text()
     assert "fold 2:" in log and "features train_augmented1:" in log
+    pets = contract.metrics.tuned_against_frozen["pets"]  # the tuned top against the frozen head, photo by photo
+    assert pets.photos == sum(counts[split][c] for split in ("train", "val") for c in ("cat", "dog"))
+    assert pets.tuned_right - pets.only_tuned_right == pets.frozen_right - pets.only_frozen_right  # right with both
+    assert 0 <= pets.mcnemar_p <= 1
 
 
 def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_path):

@@ -51,6 +51,18 @@ def test_summary_separates_cat_vs_dog_from_other():
     assert summary.per_class["cat"] == ClassFigures(precision=0.5, recall=0.5, support=2)
 
 
+def test_forced_choice_gives_each_pet_the_likelier_of_cat_and_dog_and_ignores_other_photos():
+    labels = np.array([0, 0, 1, 1, 2])
+    probabilities = np.array([[0.3, 0.1, 0.6],   # a cat called "other", but cat beats dog: right
+                              [0.2, 0.3, 0.5],   # a cat called "other", dog beats cat: wrong
+                              [0.1, 0.8, 0.1],   # a dog: right
+                              [0.6, 0.3, 0.1],   # a dog called cat: wrong
+                              [0.9, 0.0, 0.1]])  # "other" photos do not count
+    assert metrics.forced_choice_accuracy(probabilities, labels) == pytest.approx(2 / 4)
+    assert metrics.summarise(probabilities, labels, ("cat", "dog", "other")).forced_choice_accuracy == 0.5
+    assert metrics.forced_choice_accuracy(probabilities[4:], labels[4:]) is None
+
+
 def test_pet_mistakes_count_pets_given_the_wrong_pet_or_other_but_not_other_errors():
     matrix = [[10, 2, 1],   # cats: 2 called dog, 1 called other
               [3, 20, 0],   # dogs: 3 called cat

@@ -3,7 +3,7 @@
 import dataclasses
 
 from app.inference.measured import KindFigures, Metrics, SplitFigures
-from training.tables import ComparedRun, held_out_kinds_rows, held_out_mistakes, target_rows
+from training.tables import ComparedRun, comparison_rows, held_out_kinds_rows, held_out_mistakes, target_rows
 from training.targets import MAX_ONNX_MB, check_kind_targets, check_targets
 
 PASSING = SplitFigures(count=100, accuracy=0.99, cat_vs_dog_accuracy=0.9900, other_recall=0.98, pets_called_other=0.005,
@@ -65,3 +65,11 @@ def test_the_held_out_kinds_table_has_a_column_per_way_of_answering():
     assert "| person | 25 | 25.00% | 96.00% |" in lines
     assert "| log loss |  | 0.5000 | n/a |" in lines
     assert "| cats and dogs called 'other' | 1,000 | 0.40% | 0.40% |" in lines
+
+
+def test_the_comparison_shows_the_forced_choice_where_a_run_measured_it():
+    measured = dataclasses.replace(PASSING, forced_choice_accuracy=0.9975)
+    header, _, with_it, without = comparison_rows({"new": ComparedRun(measured), "earlier run": ComparedRun(PASSING)})
+    column = header.split(" | ").index("forced choice: cat or dog")
+    assert with_it.split(" | ")[column] == "99.75%"
+    assert without.split(" | ")[column] == "n/a"  # older records did not measure it
