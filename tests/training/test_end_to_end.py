@@ -89,7 +89,7 @@ def test_the_report_writes_figures_and_a_model_card(lite0_run, lite0_onnx, tmp_p
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "| cat-vs-dog accuracy (test) |" in card and "Confusion matrix" in card
     assert "classified by model.onnx (float32) from the image files" in card
-    assert "| old recipe (earlier run) | 4 of 15 (val) | 50.00% | 25.00% | 12.50% | 50.00% | 6.25% |" in card
+    assert "| old recipe (earlier run) | 4 of 15 (val) | 50.00% | n/a | 25.00% | 12.50% | 50.00% | 6.25% |" in card
     assert "- old recipe (earlier run): not shipped: worse on validation" in card
     assert "| >= 99.00% |" in card  # the goal shown as a percentage
     targets = json.loads((tmp_path / "metrics.json").read_text())["targets"]
