@@ -63,14 +63,14 @@ def roc_curve(scores: np.ndarray, positives: np.ndarray) -> tuple[np.ndarray, np
     return fpr, tpr, float(np.trapezoid(tpr, fpr))
 
 
-def _pet_classes(matrix: np.ndarray) -> list[int]:
-    return [c for c in range(len(matrix)) if c != OTHER]
+def _pet_classes(num_classes: int) -> list[int]:
+    return [c for c in range(num_classes) if c != OTHER]
 
 
 def pet_count(matrix: list[list[int]]) -> int:
     """Cats and dogs in a confusion matrix (its rows are the true classes)."""
     matrix = np.asarray(matrix)
-    return int(matrix[_pet_classes(matrix)].sum())
+    return int(matrix[_pet_classes(len(matrix))].sum())
 
 
 def other_recall(matrix: list[list[int]]) -> float:
@@ -82,7 +82,7 @@ def other_recall(matrix: list[list[int]]) -> float:
 def pet_mistakes(matrix: list[list[int]]) -> int:
     """Cats and dogs not given their own class (called the other pet or "other")."""
     matrix = np.asarray(matrix)
-    pets = _pet_classes(matrix)
+    pets = _pet_classes(len(matrix))
     return int(matrix[pets].sum() - matrix[pets, pets].sum())
 
 
@@ -114,7 +114,7 @@ def forced_choice_accuracy(scores: np.ndarray, labels: np.ndarray) -> float | No
     pets = labels != OTHER
     if not pets.any():
         return None
-    pet_classes = [c for c in range(scores.shape[1]) if c != OTHER]
+    pet_classes = _pet_classes(scores.shape[1])
     chosen = np.asarray(pet_classes)[np.asarray(scores)[pets][:, pet_classes].argmax(axis=1)]
     return float((chosen == labels[pets]).mean())
 
