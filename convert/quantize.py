@@ -4,8 +4,9 @@
 
 Static quantization (QDQ, per-channel weights) calibrated on training-split
 photos, then both models are run on the run's test split and timed at batch 1
-in the same process. Writes <run_dir>/quantization.json (figures, the photos
-on which they disagree, the verdict) and prints the comparison. With --ship,
+in the same process. Writes <run_dir>/quantization.json (each model's test
+figures, latency and size, the verdict, the photos on which they disagree) and
+prints the comparison. With --ship,
 an int8 model that is equivalent (convert/equivalence.py) is written beside
 the float32 one as <model>.int8.onnx; the app runs it on CPUs where it is
 the faster of the two. The float32 file is never replaced.
@@ -32,10 +33,34 @@ from app.inference.measured import SplitFigures
 from app.inference.model import Classifier
 from app.inference.preprocess import preprocess
 from app.inference.variant import int8_path_for
-from convert.equivalence import compare
+from convert.equivalence import Verdict, compare
 from convert.half_precision import widen
 from training.metrics import summarise
 from training.run_files import RunFiles
+
+
+@dataclasses.dataclass
+class Measured:
+    """One model on the run's test photos."""
+    test: SplitFigures
+    latency_ms_batch1: float  # median, one thread
+    megabytes: float
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Report:
+    """float32 against int8: what quantization.json holds and the console shows."""
+    fp32: Measured
+    int8: Measured
+    verdict: Verdict
+    disagreements: list[str]  # file names of the photos that only one of the two gets right
+
+    def as_json(self) -> dict:
+        return {"test_photos": self.fp32.test.count, "fp32": self.fp32.as_json(), "int8": self.int8.as_json(),
+                "equivalence": self.verdict.as_json(), "disagreements": self.disagreements}
 
 
 class _Photos(CalibrationDataReader):
@@ -150,14 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     calibration = load_photos(list(rng.choice(training_paths(run_dir), args.calibration_images, replace=False)),
                               fp32.input_size)
     quantize(model_path, int8_path, calibration)
-    result = measure({"fp32": (fp32, model_path), "int8": (Classifier(int8_path, threads=1), int8_path)},
+    report = measure((fp32, model_path), (Classifier(int8_path, threads=1), int8_path),
                      np.load(RunFiles(run_dir).test_predictions))
-    set_test_metrics(int8_path, result["int8"].pop("test"))
-    result["fp32"].pop("test")
-    (run_dir / "quantization.json").write_text(json.dumps(result, indent=2))
-    _print(result)
+    set_test_metrics(int8_path, report.int8.test)
+    (run_dir / "quantization.json").write_text(json.dumps(report.as_json(), indent=2))
+    _print(report)
     if args.ship:
-        ship(int8_path, int8_path_for(model_path), result["equivalence"]["equivalent"])
+        ship(int8_path, int8_path_for(model_path), report.verdict.equivalent)
     return 0
 
 
@@ -175,36 +199,30 @@ def ship(int8_path: Path, target: Path, equivalent: bool) -> None:
         print(f"removed {target}: the int8 model of this float32 one is not equivalent")
 
 
-def measure(models: dict[str, tuple[Classifier, Path]], test: dict) -> dict:
-    """Both models on the run's test photos: figures, batch-1 latency, size, the verdict of the
-    equivalence rule and the photos on which they disagree."""
-    size = models["fp32"][0].input_size
-    images, labels, paths = load_photos(list(test["paths"]), size), test["labels"], np.array(test["paths"])
-    result, right = {"test_photos": int(len(labels))}, {}
-    for kind, (classifier, path) in models.items():
+def measure(fp32: tuple[Classifier, Path], int8: tuple[Classifier, Path], test: dict) -> Report:
+    """Both models, each a (classifier, file) pair, on the run's test photos: figures, batch-1
+    latency, size, the verdict of the equivalence rule and the photos on which they disagree."""
+    images, labels = load_photos(list(test["paths"]), fp32[0].input_size), test["labels"]
+    measured, right = [], []
+    for classifier, path in (fp32, int8):
         probabilities = probabilities_of(classifier, images)
-        figures = summarise(probabilities, labels, tuple(classifier.class_names))
-        right[kind] = decide(probabilities) == labels
-        result[kind] = {"accuracy": figures.accuracy, "ece": figures.ece,
-                        "cat_vs_dog_accuracy": figures.cat_vs_dog_accuracy,
-                        "latency_ms_batch1": latency_ms(classifier, images[:1]),
-                        "megabytes": round(path.stat().st_size / 1e6, 2), "test": figures}
-    result["equivalence"] = compare(right["fp32"], right["int8"])
-    result["disagreements"] = [Path(p).name for p in paths[right["fp32"] != right["int8"]]]
-    return result
+        measured.append(Measured(summarise(probabilities, labels, tuple(classifier.class_names)),
+                                 latency_ms(classifier, images[:1]), round(path.stat().st_size / 1e6, 2)))
+        right.append(decide(probabilities) == labels)
+    disagreements = [Path(p).name for p in np.array(test["paths"])[right[0] != right[1]]]
+    return Report(measured[0], measured[1], compare(right[0], right[1]), disagreements)
 
 
-def _print(result: dict) -> None:
-    for kind in ("fp32", "int8"):
-        r = result[kind]
-        print(f"{kind}: accuracy {r['accuracy']:.4f} (cat-vs-dog {r['cat_vs_dog_accuracy']:.4f}, "
-              f"ECE {r['ece']:.4f}) on {result['test_photos']} test photos, "
-              f"p50 {r['latency_ms_batch1']:.2f} ms at batch 1 (1 thread), {r['megabytes']} MB")
-    e = result["equivalence"]
-    print(f"int8 {'is' if e['equivalent'] else 'is not'} equivalent: {e['only_reference_right']} photos only fp32 "
-          f"gets right, {e['only_variant_right']} only int8 (McNemar p = {e['mcnemar_p']:.3f}, accuracy drop "
-          f"{100 * e['accuracy_drop']:+.2f} points); speed x"
-          f"{result['fp32']['latency_ms_batch1'] / result['int8']['latency_ms_batch1']:.2f} here")
+def _print(report: Report) -> None:
+    for kind, m in (("fp32", report.fp32), ("int8", report.int8)):
+        print(f"{kind}: accuracy {m.test.accuracy:.4f} (cat-vs-dog {m.test.cat_vs_dog_accuracy:.4f}, "
+              f"ECE {m.test.ece:.4f}) on {m.test.count} test photos, "
+              f"p50 {m.latency_ms_batch1:.2f} ms at batch 1 (1 thread), {m.megabytes} MB")
+    paired = report.verdict.paired
+    print(f"int8 {'is' if report.verdict.equivalent else 'is not'} equivalent: {paired.only_first_right} photos "
+          f"only fp32 gets right, {paired.only_second_right} only int8 (McNemar p = {paired.mcnemar_p:.3f}, "
+          f"accuracy drop {100 * report.verdict.accuracy_drop:+.2f} points); speed x"
+          f"{report.fp32.latency_ms_batch1 / report.int8.latency_ms_batch1:.2f} here")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ def test_int8_is_judged_by_the_equivalence_rule_and_ships_beside_float32(lite0_r
     assert Classifier(onnx_path).contract.onnx.quantization is None
     int8 = Classifier(tmp_path / "run" / "model.int8.onnx")
     assert int8.contract.onnx.quantization.startswith("int8")
-    assert int8.contract.metrics.test.count == result["test_photos"]
+    assert int8.contract.metrics.test.count == result["test_photos"] == result["int8"]["test"]["count"]
+    assert int8.contract.metrics.test.accuracy == result["int8"]["test"]["accuracy"]
     assert_imagenet_weights_are_int8_and_its_logits_float(tmp_path / "run" / "model.int8.onnx")
 
 
