@@ -41,6 +41,7 @@ class TrainConfig:
     tune_blocks: int = 1  # the backbone's last N blocks and its last 1x1 convolution are tuned; 0 keeps it frozen
     tune_epochs: int = 3  # passes over the photos, each time one random view of each
     tune_learning_rate: float = 3e-4  # Adam, cosine decay to 0
+    tune_hard_weight: float = 0.0  # photos the linear head finds hard are drawn up to 1 + this many times as often; 0 draws each once
     imagenet_fusion: bool = True  # combine the head with the backbone's ImageNet classifier (training/fusion.py)
     # stage 2: fine-tuning on augmented batches (rotation, zoom, flip, shift, contrast)
     finetune_epochs: int = 0  # 0 skips it: the shipped recipe tunes the top instead (tune_blocks)
@@ -67,6 +68,8 @@ class TrainConfig:
         if self.other_loss_weight != 1 and not (self.model == "simple-cnn" or self.finetune_epochs):
             raise ValueError("other_loss_weight weighs the loss of stage 2 only (training from scratch or "
                              "--finetune_epochs), which this recipe skips")
+        if self.tune_hard_weight < 0:
+            raise ValueError(f"tune_hard_weight must be 0 or more, got {self.tune_hard_weight}")
         if self.head_folds and self.finetune_epochs and self.model != "simple-cnn":
             raise ValueError("head_folds fits the head on the val split too, which fine-tuning "
                              "and its calibration need held out: add --head_folds=0 to fine-tune")

