@@ -36,7 +36,7 @@ from training.data import CLASS_NAMES
 from training.head import (FIT_SPLITS, HeldOut, activations_file, features_folder, fit_head, pooled_features,
                            stacked_views, view_suffixes)
 from training.models import efficientnet_lite
-from training.models.classifier import HEAD_LAYER, UntunedTop, block_input, make_classifier, make_pooled_head
+from training.models.classifier import HEAD_LAYER, UntunedTop, block_input, make_classifier, pooled_head_of
 
 log = logging.getLogger("training")
 
@@ -159,12 +159,14 @@ def cross_validate_tuned(classifier: keras.Model, start: UntunedTop, data: Cache
     return HeldOut(logits, labels, folds, head_held_out.kinds, head_held_out.paths, head_held_out.imagenet_logits)
 
 
-def _pooled_head_of(classifier: keras.Model, config: TrainConfig) -> keras.Model:
-    """The classifier's trained linear head, on pooled features."""
-    weights = classifier.get_layer(HEAD_LAYER).get_weights()
-    head = make_pooled_head(weights[0].shape[0], len(CLASS_NAMES), config.dropout)
-    head.get_layer(HEAD_LAYER).set_weights(weights)
-    return head
+def _final_tune_weights(classifier: keras.Model, data: CachedData, config: TrainConfig, rows: np.ndarray,
+                        labels: np.ndarray) -> np.ndarray | None:
+    """`hard_photo_weights` of the final tune's photos, from the classifier's trained head; the
+    pooled features are only read when hard photos are to be drawn more often."""
+    if not config.tune_hard_weight:
+        return None
+    return hard_photo_weights(pooled_head_of(classifier, config.dropout), _pooled_photos(classifier, data, config)[rows],
+                              labels, config.tune_hard_weight)
 
 
 def _pooled_photos(classifier: keras.Model, data: CachedData, config: TrainConfig) -> np.ndarray:
@@ -196,8 +198,7 @@ def tune_top(classifier: keras.Model, data: CachedData, config: TrainConfig, run
         labels = np.concatenate([data.labels_of(split) for split in FIT_SPLITS])
         splits = FIT_SPLITS if config.head_folds else ("train",)
         rows = np.arange(sum(len(data.labels_of(split)) for split in splits))
-        weights = hard_photo_weights(_pooled_head_of(classifier, config), _pooled_photos(classifier, data, config)[rows],
-                                     labels[rows], config.tune_hard_weight) if config.tune_hard_weight else None
+        weights = _final_tune_weights(classifier, data, config, rows, labels[rows])
         tune(tuned, activations, rows, labels, config, weights, log_path=run_dir / "history-top.csv")
         tuned.save_weights(weights_path)
     efficientnet_lite.copy_shared_weights(tuned, classifier)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from training.metrics import softmax
-from training.models.classifier import make_export_model, make_logits_and_map
+from training.models.classifier import HEAD_LAYER, make_export_model, make_logits_and_map, pooled_head_of
 
 TEMPERATURE = 1.7
 
@@ -23,6 +23,13 @@ def test_the_export_model_serves_calibrated_probabilities_and_the_class_map(clas
     np.testing.assert_allclose(probabilities, softmax(logits, TEMPERATURE), atol=1e-6)
     assert class_map.shape == (4, 8, 8, 3)
     np.testing.assert_allclose(np.asarray(class_map).mean(axis=(1, 2)), logits, atol=1e-5)  # pooling = logits
+
+
+def test_the_head_on_pooled_features_gives_the_classifiers_logits(classifier, photos):
+    features = keras.Model(classifier.input, classifier.get_layer(HEAD_LAYER).input)(photos)
+    pooled = np.asarray(features).mean(axis=(1, 2))
+    np.testing.assert_allclose(np.asarray(pooled_head_of(classifier, dropout=0.3)(pooled)),
+                               np.asarray(classifier(photos)), rtol=1e-5, atol=1e-5)
 
 
 def test_mirror_averaging_is_the_mean_of_the_photo_and_its_mirror(classifier, photos):

@@ -58,6 +58,14 @@ def make_pooled_head(feature_channels: int, num_classes: int, dropout: float) ->
     return keras.Model(inputs, layers.Dense(num_classes, name=HEAD_LAYER)(x), name="pooled_head")
 
 
+def pooled_head_of(classifier: keras.Model, dropout: float) -> keras.Model:
+    """The classifier's trained head, as a head on pooled features (same weights, same logits)."""
+    weights = classifier.get_layer(HEAD_LAYER).get_weights()
+    head = make_pooled_head(weights[0].shape[0], weights[1].shape[0], dropout)
+    head.get_layer(HEAD_LAYER).set_weights(weights)
+    return head
+
+
 @keras.saving.register_keras_serializable(package="catsdogs")
 class AddMirrorImages(layers.Layer):
     """(N, h, w, c) -> (2N, h, w, c): the photos, then the same photos mirrored left-right."""
