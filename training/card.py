@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from app.inference.contract import Contract
+from app.inference.contract import Contract, TrainingData
 from app.inference.measured import KindFigures, PairedFigures
 from training import contact_sheets, figures, licences, tables
 from training.targets import MAX_PETS_CALLED_OTHER
@@ -122,10 +122,20 @@ def _training(contract: Contract) -> dict:
     data, kinds = contract.training_data, _other_kinds(contract)
     return {"pets": _described(data.pets, contract), "others": _described(data.others, contract),
             "kinds": ", ".join(kinds) or "not recorded", "split": data.split, "counts": json.dumps(data.counts),
-            "skipped_files": data.skipped_files, "kind_count": len(kinds),
+            "skipped_files": data.skipped_files, "mislabelled": _mislabelled(data), "kind_count": len(kinds),
             "imagenet_backing": _imagenet_backing(contract), "licences": _licences(contract),
             "machine": contract.machine or "machine not recorded", "stage_seconds": json.dumps(contract.stage_seconds),
             "config": json.dumps(contract.config, indent=1)}
+
+
+def _mislabelled(data: TrainingData) -> str:
+    if not data.mislabelled_left_out:
+        return "as the file names give them (no photo left out by the label audit)."
+    return (f"{data.mislabelled_left_out} photos whose label is wrong (a logo, a placeholder or a person filed as "
+            "a cat or a dog, a cat and a dog together, a dog filed as a fox; listed in training/label_audit.csv) "
+            "were neither trained on "
+            "nor judged. They were found by eye among an earlier model's mistakes (the rest was not looked at), "
+            "so figures of runs that judged every photo as filed count up to that many more mistakes.")
 
 
 def _licences(contract: Contract) -> str:

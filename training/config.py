@@ -24,6 +24,7 @@ class TrainConfig:
     pets: list[str] = field(default_factory=lambda: [str(DATASETS / "dogs-vs-cats" / "train")])  # Kaggle flat or PetImages folders
     others: list[str] = field(default_factory=lambda: [str(DATASETS / name) for name in ("not-pets", "everyday", "animals")])  # "neither" photos
     limit_per_class: int = 0  # 0 = all; a few dozen for smoke tests
+    label_audit: bool = True  # leave out the photos whose label training/label_audit.csv finds wrong
     input_size: int = 260  # pixels, square: Lite2's ImageNet resolution
     workers: int = 2  # decoding processes / TF threads
     # model

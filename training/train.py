@@ -43,11 +43,12 @@ from training.augment import make_augmenter  # noqa: E402
 from training.bulk_predict import BulkPredictor  # noqa: E402
 from training.cache import SPLIT_RULE, CachedData, build_cache  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.data import CLASS_NAMES, find_other_examples, find_pet_examples  # noqa: E402
+from training.data import CLASS_NAMES, Example, find_other_examples, find_pet_examples  # noqa: E402
 from training.fusion import (IMAGENET_CATS, IMAGENET_DOGS, Fusion, fit_fusion, imagenet_class_names,  # noqa: E402
                              imagenet_gate, nested_fusion_logits)
 from training.head import HeldOut, cross_validation_folds, train_head  # noqa: E402
 from training.heap import keep_freed_memory  # noqa: E402
+from training.label_audit import read_audit, without_mislabelled  # noqa: E402
 from training.models import efficientnet_lite, simple_cnn  # noqa: E402
 from training.models.classifier import make_classifier, make_export_model, make_logits_and_map  # noqa: E402
 from training.run_files import RunFiles  # noqa: E402
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> Contract:
     timings: dict[str, float] = {}
 
     with _stage("data", timings):
-        data = load_data(config)
+        data, mislabelled = load_data(config)
     # where this run's photos are on this machine, for later steps (int8 calibration); not published
     RunFiles(run_dir).data.write_text(json.dumps({"cache": str(Path(config.cache_dir).resolve() / data.key)}))
     classifier, imagenet = build_classifier(config)
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> Contract:
 
     export = make_export_model(classifier, temperature, config.mirror_average, fusion, untuned)
     export.save(RunFiles(run_dir).model)
-    contract = make_contract(config, data, temperature, results, timings, fusion)
+    contract = make_contract(config, data, temperature, results, timings, fusion, len(mislabelled))
     contract.write_json(RunFiles(run_dir).contract)
     log.info("test: %s", _as_json({k: v for k, v in dataclasses.asdict(results.test).items() if k != "per_class"}))
     return contract
@@ -115,12 +116,17 @@ def main(argv: list[str] | None = None) -> Contract:
 
 # --- data ----------------------------------------------------------------------
 
-def load_data(config: TrainConfig) -> CachedData:
+def load_data(config: TrainConfig) -> tuple[CachedData, list[Example]]:
+    """The cached photos, and the pet photos left out because their label is wrong (training/label_audit.py)."""
     examples = []
     for folder in config.pets:
         examples += find_pet_examples(Path(folder))
     for folder in config.others:
         examples += find_other_examples(Path(folder))
+    mislabelled = []
+    if config.label_audit:
+        examples, mislabelled = without_mislabelled(examples, read_audit())
+        log.info("left out %d photos whose label is wrong (training/label_audit.csv)", len(mislabelled))
     if config.limit_per_class:
         examples = _limit_per_class(examples, config.limit_per_class)
     data = build_cache(examples, Path(config.cache_dir), config.input_size, workers=config.workers)
@@ -129,7 +135,7 @@ def load_data(config: TrainConfig) -> CachedData:
         log.info("%s: %s", split, dict(zip(CLASS_NAMES, counts.tolist())))
     if data.skipped:
         log.info("skipped %d unreadable files, e.g. %s", len(data.skipped), data.skipped[:3])
-    return data
+    return data, mislabelled
 
 
 def _limit_per_class(examples, limit: int):
@@ -357,7 +363,7 @@ def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, tem
 
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: Metrics,
-                  timings: dict, fusion: Fusion | None = None) -> Contract:
+                  timings: dict, fusion: Fusion | None = None, mislabelled: int = 0) -> Contract:
     counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES)).tolist()))
               for split in ("train", "val", "test")}
     now = datetime.now(timezone.utc)
@@ -382,7 +388,8 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
                        if results.cv is not None else "the validation split"),
         training_data=TrainingData(pets=public_names(config.pets), others=public_names(config.others),
                                    sources=data_sources(config.pets + config.others),
-                                   counts=counts, skipped_files=len(data.skipped), split=SPLIT_RULE,
+                                   counts=counts, skipped_files=len(data.skipped), mislabelled_left_out=mislabelled,
+                                   split=SPLIT_RULE,
                                    head_fitted_on="train + val" if results.cv is not None else "train"),
         metrics=results,
         stage_seconds=timings,

@@ -55,6 +55,7 @@ class TrainingData:
     counts: dict[str, dict[str, int]]  # split -> class -> photos
     split: str
     skipped_files: int = 0
+    mislabelled_left_out: int = 0  # photos whose label is wrong (training/label_audit.py), neither trained on nor judged
     sources: dict[str, str] = field(default_factory=dict)  # data set -> its README's title
     head_fitted_on: str = "train"
 

@@ -48,6 +48,14 @@ def test_the_card_reads_its_facts_from_the_contract():
     assert card.endswith('```json\n{\n "head_folds": 3\n}\n```\n')
 
 
+def test_the_card_says_how_many_photos_the_label_audit_left_out():
+    assert "- Labels: as the file names give them" in model_card(contract(), findings())
+    audited = dataclasses.replace(contract().training_data, mislabelled_left_out=41)
+    card = model_card(contract(training_data=audited), findings())
+    assert "- Labels: 41 photos whose label is wrong" in card
+    assert "training/label_audit.csv" in card
+
+
 def test_sections_the_run_did_not_measure_are_left_out():
     card = model_card(contract(), findings())
     for absent in ("'Neither' on kinds", "by kind", "learning-curves.png", "misclassified.jpg", "$"):
