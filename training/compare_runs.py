@@ -4,8 +4,9 @@
 
 Each run's held-out predictions (training/run_files.py) hold the out-of-fold answer (fused, calibrated) for
 every train + val photo, from the leave-kinds-out cross-validation. The two runs must have
-held out the same photos in the same folds, so each photo is judged by two models that
-never saw it. Pets and "other" are paired separately (exact McNemar test), and each kind
+held out each shared photo in the same fold, so each photo is judged by two models that
+never saw it. Photos only one run held out (say, left out by the label audit,
+training/label_audit.py) are counted, not paired. Pets and "other" are paired separately (exact McNemar test), and each kind
 of "other" too, since a recipe can lift one kind by sinking another.
 """
 
@@ -38,6 +39,11 @@ class HeldOut:
             return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
                        saved["folds"][order], decide(saved["probabilities"][order]))
 
+    def only(self, paths: np.ndarray) -> "HeldOut":
+        """These photos (a sorted subset of this run's paths), in the same order."""
+        rows = np.searchsorted(self.paths, paths)
+        return HeldOut(self.paths[rows], self.labels[rows], self.kinds[rows], self.folds[rows], self.answers[rows])
+
     @property
     def right(self) -> np.ndarray:
         return self.answers == self.labels
@@ -49,6 +55,7 @@ class RunComparison:
     other: Paired
     pets_called_other: tuple[int, int]  # reference, candidate
     other_by_kind: dict[str, Paired]
+    unpaired: tuple[int, int] = (0, 0)  # photos only the reference, only the candidate held out
 
     def to_dict(self) -> dict:
         return {"pets": self.pets.named("reference", "candidate"),
@@ -56,12 +63,16 @@ class RunComparison:
                 "pets_called_other": {"reference": self.pets_called_other[0],
                                       "candidate": self.pets_called_other[1]},
                 "other_by_kind": {kind: paired.named("reference", "candidate")
-                                  for kind, paired in self.other_by_kind.items()}}
+                                  for kind, paired in self.other_by_kind.items()},
+                "unpaired": {"only_reference": self.unpaired[0], "only_candidate": self.unpaired[1]}}
 
 
 def compare_runs(reference: HeldOut, candidate: HeldOut) -> RunComparison:
-    if not (np.array_equal(reference.paths, candidate.paths) and np.array_equal(reference.folds, candidate.folds)):
-        raise ValueError("the two runs did not hold out the same photos in the same folds")
+    shared = np.intersect1d(reference.paths, candidate.paths)
+    unpaired = (len(reference.paths) - len(shared), len(candidate.paths) - len(shared))
+    reference, candidate = reference.only(shared), candidate.only(shared)
+    if not np.array_equal(reference.folds, candidate.folds):
+        raise ValueError("the two runs did not hold out their shared photos in the same folds")
     pets, others = reference.labels != OTHER, reference.labels == OTHER
     by_kind = {str(kind): Paired.of(reference.right, candidate.right, reference.kinds == kind)
                for kind in sorted(set(reference.kinds[others]))}
@@ -70,14 +81,15 @@ def compare_runs(reference: HeldOut, candidate: HeldOut) -> RunComparison:
         other=Paired.of(reference.right, candidate.right, others),
         pets_called_other=(int((pets & (reference.answers == OTHER)).sum()),
                            int((pets & (candidate.answers == OTHER)).sum())),
-        other_by_kind=by_kind)
+        other_by_kind=by_kind, unpaired=unpaired)
 
 
 def describe(comparison: RunComparison) -> list[str]:
     def line(name: str, paired: Paired) -> str:
         return f"{name:<24} {paired.sentence('reference', 'candidate')}"
     lines = [line("pets", comparison.pets), line("other", comparison.other),
-             "pets called 'other': reference %d, candidate %d" % comparison.pets_called_other]
+             "pets called 'other': reference %d, candidate %d" % comparison.pets_called_other,
+             "not paired: %d photos only the reference held out, %d only the candidate" % comparison.unpaired]
     lines += [line(f"other: {kind}", paired) for kind, paired in comparison.other_by_kind.items()
               if paired.only_first_right or paired.only_second_right]
     return lines

@@ -22,8 +22,9 @@ FOLDS = np.array([0, 1, 2, 3, 4, 4, 0])
 
 
 def _save(run_dir: Path, answers: list[int], order: list[int], folds: np.ndarray = FOLDS) -> Path:
+    """A run that held out the photos `order` lists (in that order), answering each as `answers` says."""
     run_dir.mkdir()
-    probabilities = np.full((len(answers), 3), 0.1, np.float32)
+    probabilities = np.full((len(LABELS), 3), 0.1, np.float32)
     probabilities[np.arange(len(answers)), answers] = 0.8
     np.savez(RunFiles(run_dir).held_out_predictions, probabilities=probabilities[order], labels=LABELS[order], kinds=KINDS[order],
              paths=PATHS[order], folds=folds[order])
@@ -57,3 +58,16 @@ def test_runs_that_held_out_other_folds_are_refused(tmp_path: Path):
     candidate = _save(tmp_path / "candidate", list(LABELS), order=list(range(7)), folds=FOLDS[::-1].copy())
     with pytest.raises(ValueError, match="same folds"):
         compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))
+
+
+def test_photos_only_one_run_held_out_are_counted_not_paired(tmp_path: Path):
+    # the candidate left out photo 3 (a dog the reference calls "other") and photo 5
+    answers = [CAT, CAT, DOG, OTHER, OTHER, DOG, OTHER]
+    reference = _save(tmp_path / "reference", answers, order=list(range(7)))
+    candidate = _save(tmp_path / "candidate", answers, order=[6, 4, 2, 1, 0])
+    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))
+    assert comparison.unpaired == (2, 0)
+    assert comparison.pets.first_right == comparison.pets.second_right == 3
+    assert comparison.pets_called_other == (0, 0)
+    assert comparison.other.first_right == comparison.other.second_right == 2
+    assert "2 photos only the reference held out" in "\n".join(compare_runs.describe(comparison))
