@@ -129,13 +129,13 @@ def _training(contract: Contract) -> dict:
 
 
 def _mislabelled(data: TrainingData) -> str:
+    """What the label audit (training/label_audit.py) left out, so figures of runs with and without it are not confused."""
     if not data.mislabelled_left_out:
         return "as the file names give them (no photo left out by the label audit)."
-    return (f"{data.mislabelled_left_out} photos whose label is wrong (a logo, a placeholder or a person filed as "
-            "a cat or a dog, a cat and a dog together, a dog filed as a fox; listed in training/label_audit.csv) "
-            "were neither trained on "
-            "nor judged. They were found by eye among an earlier model's mistakes (the rest was not looked at), "
-            "so figures of runs that judged every photo as filed count up to that many more mistakes.")
+    return (f"{data.mislabelled_left_out} photos whose label is wrong (no animal, a cat and a dog together, the "
+            "other pet, or a pet filed as 'other'; each listed with what it shows in training/label_audit.csv) were "
+            "neither trained on nor judged, so runs that judged every photo as filed count up to that many more "
+            "mistakes.")
 
 
 def _licences(contract: Contract) -> str:

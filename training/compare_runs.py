@@ -5,9 +5,10 @@
 Each run's held-out predictions (training/run_files.py) hold the out-of-fold answer (fused, calibrated) for
 every train + val photo, from the leave-kinds-out cross-validation. The two runs must have
 held out each shared photo in the same fold, so each photo is judged by two models that
-never saw it. Photos only one run held out (say, left out by the label audit,
-training/label_audit.py) are counted, not paired. Pets and "other" are paired separately (exact McNemar test), and each kind
-of "other" too, since a recipe can lift one kind by sinking another.
+never saw it. A photo only one run held out must be one the label audit lists
+(training/label_audit.py: a run with the audit against one without); it is counted, not
+paired. Pets and "other" are paired separately (exact McNemar test), and each kind of
+"other" too, since a recipe can lift one kind by sinking another.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from app.inference.decision import OTHER, decide
+from training.label_audit import audit_name, read_audit
 from training.metrics import Paired
 from training.run_files import RunFiles
 
@@ -35,13 +37,15 @@ class HeldOut:
     @classmethod
     def read(cls, run_dir: Path) -> "HeldOut":
         with np.load(RunFiles(run_dir).held_out_predictions) as saved:
-            order = np.argsort(saved["paths"])  # the same photos in the same order, whatever each run wrote
+            order = np.argsort(saved["paths"])  # sorted, so two runs' rows line up and only() can search
             return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
                        saved["folds"][order], decide(saved["probabilities"][order]))
 
     def only(self, paths: np.ndarray) -> "HeldOut":
         """These photos (a sorted subset of this run's paths), in the same order."""
-        rows = np.searchsorted(self.paths, paths)
+        rows = np.minimum(np.searchsorted(self.paths, paths), len(self.paths) - 1)
+        if not np.array_equal(self.paths[rows], paths):
+            raise ValueError("asked for photos this run did not hold out")
         return HeldOut(self.paths[rows], self.labels[rows], self.kinds[rows], self.folds[rows], self.answers[rows])
 
     @property
@@ -55,7 +59,7 @@ class RunComparison:
     other: Paired
     pets_called_other: tuple[int, int]  # reference, candidate
     other_by_kind: dict[str, Paired]
-    unpaired: tuple[int, int] = (0, 0)  # photos only the reference, only the candidate held out
+    unpaired: tuple[int, int]  # photos only the reference, only the candidate held out
 
     def to_dict(self) -> dict:
         return {"pets": self.pets.named("reference", "candidate"),
@@ -67,8 +71,13 @@ class RunComparison:
                 "unpaired": {"only_reference": self.unpaired[0], "only_candidate": self.unpaired[1]}}
 
 
-def compare_runs(reference: HeldOut, candidate: HeldOut) -> RunComparison:
+def compare_runs(reference: HeldOut, candidate: HeldOut, audited: set[str]) -> RunComparison:
+    """The two runs on the photos both held out; `audited` (audit names) may be held out by one only."""
     shared = np.intersect1d(reference.paths, candidate.paths)
+    unexplained = [path for path in np.setxor1d(reference.paths, candidate.paths) if audit_name(path) not in audited]
+    if len(shared) == 0 or unexplained:
+        raise ValueError(f"the two runs held out different photos, e.g. {unexplained[:3]}: "
+                         "only photos the label audit lists may be held out by one run alone")
     unpaired = (len(reference.paths) - len(shared), len(candidate.paths) - len(shared))
     reference, candidate = reference.only(shared), candidate.only(shared)
     if not np.array_equal(reference.folds, candidate.folds):
@@ -88,8 +97,10 @@ def describe(comparison: RunComparison) -> list[str]:
     def line(name: str, paired: Paired) -> str:
         return f"{name:<24} {paired.sentence('reference', 'candidate')}"
     lines = [line("pets", comparison.pets), line("other", comparison.other),
-             "pets called 'other': reference %d, candidate %d" % comparison.pets_called_other,
-             "not paired: %d photos only the reference held out, %d only the candidate" % comparison.unpaired]
+             "pets called 'other': reference %d, candidate %d" % comparison.pets_called_other]
+    if any(comparison.unpaired):
+        lines.append("not paired (the label audit's): %d photos only the reference held out, %d only the candidate"
+                     % comparison.unpaired)
     lines += [line(f"other: {kind}", paired) for kind, paired in comparison.other_by_kind.items()
               if paired.only_first_right or paired.only_second_right]
     return lines
@@ -101,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidate", required=True, help="a run folder (the recipe being judged)")
     parser.add_argument("--output", help="JSON file (default: CANDIDATE/compared-with-reference.json)")
     args = parser.parse_args(argv)
-    comparison = compare_runs(HeldOut.read(Path(args.reference)), HeldOut.read(Path(args.candidate)))
+    comparison = compare_runs(HeldOut.read(Path(args.reference)), HeldOut.read(Path(args.candidate)),
+                              audited=set(read_audit()))
     print("\n".join(describe(comparison)))
     output = Path(args.output or Path(args.candidate) / "compared-with-reference.json")
     output.write_text(json.dumps({"reference": args.reference, "candidate": args.candidate,

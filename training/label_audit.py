@@ -8,9 +8,10 @@ such photo with what it shows. They were found among the held-out and test mista
 trained model (the rest of the data was not looked at), so this list can only shorten the
 mistakes; the model card says how many were left out.
 
-A photo is matched by its file name under the label it was filed as, as the data sets in
-../shared name them (`cat.N.jpg`, `<kind>.N.jpg`): the same ids in another copy of the
-data (such as Microsoft's PetImages) are other photos.
+A photo is named by its folder and file name (`train/cat.5418.jpg`, `animals/fox.11.jpg`),
+as Kaggle's download and ../shared name them, and matched only under the label it was
+filed as: the same ids in another copy of the data (such as Microsoft's PetImages) are
+other photos.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from pathlib import Path
 from training.data import CLASS_NAMES, Example
 
 AUDIT_FILE = Path(__file__).with_name("label_audit.csv")
+COLUMNS = ("photo", "filed_as", "shows", "what the photo shows")
 SHOWS = ("neither", "both", "cat", "dog")  # what an audited photo shows instead of its label
 
 
 @dataclass(frozen=True)
 class AuditedPhoto:
-    file: str  # file name, e.g. cat.5418.jpg or fox.11.jpg
+    photo: str  # folder and file name, e.g. train/cat.5418.jpg
     filed_as: str  # the label it was trained under: cat, dog or other
     shows: str  # one of SHOWS
     description: str
@@ -38,35 +40,49 @@ class AuditedPhoto:
         return {"neither": "other", "both": None}.get(self.shows, self.shows)
 
 
+def audit_name(path: str | Path) -> str:
+    """How the audit names a photo: its folder and file name."""
+    path = Path(path)
+    return f"{path.parent.name}/{path.name}"
+
+
 def read_audit(path: Path = AUDIT_FILE) -> dict[str, AuditedPhoto]:
-    """The audited photos by file name; a malformed row is an error, not a skipped line."""
+    """The audited photos by audit name; a malformed row is an error, not a skipped line."""
     audited = {}
     with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            photo = AuditedPhoto(row["file"], row["filed_as"], row["shows"], row["what the photo shows"])
-            if not _named_as_filed(photo):
-                raise ValueError(f"{path}: {photo.file} is not a name filed as {photo.filed_as!r}")
-            if photo.shows not in SHOWS or photo.right_answer == photo.filed_as:
-                raise ValueError(f"{path}: {photo.file} shows {photo.shows!r}, which is not a wrong label")
-            if photo.file in audited:
-                raise ValueError(f"{path}: {photo.file} is listed twice")
-            audited[photo.file] = photo
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise ValueError(f"{path}: the columns must be {', '.join(COLUMNS)}")
+        for row in reader:
+            if None in row or None in row.values():
+                raise ValueError(f"{path}, line {reader.line_num}: not {len(COLUMNS)} fields (quote a comma)")
+            photo = AuditedPhoto(*(row[column] for column in COLUMNS))
+            _check(photo, path)
+            if photo.photo in audited:
+                raise ValueError(f"{path}: {photo.photo} is listed twice")
+            audited[photo.photo] = photo
     return audited
 
 
-def _named_as_filed(photo: AuditedPhoto) -> bool:
-    """A pet's name starts with its label; an "other" photo's with a kind that is not a pet."""
-    prefix = photo.file.split(".", 1)[0]
-    if photo.filed_as in ("cat", "dog"):
-        return prefix == photo.filed_as
-    return photo.filed_as == "other" and prefix not in ("cat", "dog") and photo.file.count(".") >= 2
+def _check(photo: AuditedPhoto, path: Path) -> None:
+    """A pet's file name starts with its label and an "other" photo's with a kind, then `.N.`;
+    what it shows is one of SHOWS and not what it was filed as."""
+    kind, dots = Path(photo.photo).name.split(".", 1)[0], Path(photo.photo).name.count(".")
+    named_as_filed = (kind == photo.filed_as) if photo.filed_as in ("cat", "dog") else (
+        photo.filed_as == "other" and kind not in ("cat", "dog"))
+    if not (named_as_filed and dots >= 2 and "/" in photo.photo):
+        raise ValueError(f"{path}: {photo.photo} is not a folder/kind.N.jpg name filed as {photo.filed_as!r}")
+    if photo.shows not in SHOWS:
+        raise ValueError(f"{path}: {photo.photo} shows {photo.shows!r}, not one of {', '.join(SHOWS)}")
+    if photo.right_answer == photo.filed_as:
+        raise ValueError(f"{path}: {photo.photo} shows {photo.shows!r}, which is not a wrong label")
 
 
 def without_mislabelled(examples: list[Example], audited: dict[str, AuditedPhoto]) -> tuple[list[Example], list[Example]]:
-    """(kept, left out): a photo is left out when its file name and label are an audited one's."""
+    """(kept, left out): a photo is left out when its audit name and label are an audited one's."""
     kept, left_out = [], []
     for example in examples:
-        photo = audited.get(example.path.name)
+        photo = audited.get(audit_name(example.path))
         if photo is not None and CLASS_NAMES[example.label] == photo.filed_as:
             left_out.append(example)
         else:

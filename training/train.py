@@ -117,18 +117,18 @@ def main(argv: list[str] | None = None) -> Contract:
 # --- data ----------------------------------------------------------------------
 
 def load_data(config: TrainConfig) -> tuple[CachedData, list[Example]]:
-    """The cached photos, and the pet photos left out because their label is wrong (training/label_audit.py)."""
+    """The cached photos, and the photos left out because their label is wrong (training/label_audit.py)."""
     examples = []
     for folder in config.pets:
         examples += find_pet_examples(Path(folder))
     for folder in config.others:
         examples += find_other_examples(Path(folder))
+    if config.limit_per_class:
+        examples = _limit_per_class(examples, config.limit_per_class)
     mislabelled = []
     if config.label_audit:
         examples, mislabelled = without_mislabelled(examples, read_audit())
         log.info("left out %d photos whose label is wrong (training/label_audit.csv)", len(mislabelled))
-    if config.limit_per_class:
-        examples = _limit_per_class(examples, config.limit_per_class)
     data = build_cache(examples, Path(config.cache_dir), config.input_size, workers=config.workers)
     for split in ("train", "val", "test"):
         counts = np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES))
@@ -363,7 +363,7 @@ def evaluate(scorer: BulkPredictor, fusion: Fusion | None, data: CachedData, tem
 
 
 def make_contract(config: TrainConfig, data: CachedData, temperature: float, results: Metrics,
-                  timings: dict, fusion: Fusion | None = None, mislabelled: int = 0) -> Contract:
+                  timings: dict, fusion: Fusion | None, mislabelled_left_out: int) -> Contract:
     counts = {split: dict(zip(CLASS_NAMES, np.bincount(data.labels_of(split), minlength=len(CLASS_NAMES)).tolist()))
               for split in ("train", "val", "test")}
     now = datetime.now(timezone.utc)
@@ -388,8 +388,8 @@ def make_contract(config: TrainConfig, data: CachedData, temperature: float, res
                        if results.cv is not None else "the validation split"),
         training_data=TrainingData(pets=public_names(config.pets), others=public_names(config.others),
                                    sources=data_sources(config.pets + config.others),
-                                   counts=counts, skipped_files=len(data.skipped), mislabelled_left_out=mislabelled,
-                                   split=SPLIT_RULE,
+                                   counts=counts, skipped_files=len(data.skipped), split=SPLIT_RULE,
+                                   mislabelled_left_out=mislabelled_left_out,
                                    head_fitted_on="train + val" if results.cv is not None else "train"),
         metrics=results,
         stage_seconds=timings,

@@ -1,6 +1,7 @@
 """Two runs compared photo by photo on their held-out predictions: the same photo is paired
-whatever order each run saved it in, pets and each kind of "other" are judged apart, and
-runs whose folds differ are refused."""
+whatever order each run saved it in, pets and each kind of "other" are judged apart, runs
+whose folds differ are refused, and only the label audit's photos may be held out by one
+run alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from training.run_files import RunFiles
 
 LABELS = np.array([CAT, CAT, DOG, DOG, OTHER, OTHER, OTHER])
 KINDS = np.array(["cat", "cat", "dog", "dog", "fox", "fox", "car"])
-PATHS = np.array([f"photo{i}.jpg" for i in range(len(LABELS))])
+PATHS = np.array([f"/data/train/photo.{i}.jpg" for i in range(len(LABELS))])
 FOLDS = np.array([0, 1, 2, 3, 4, 4, 0])
 
 
@@ -35,7 +36,7 @@ def test_each_photo_is_paired_with_itself_and_kinds_are_judged_apart(tmp_path: P
     # the reference calls a dog "other" and a fox "dog"; the candidate mends the fox and breaks a car
     reference = _save(tmp_path / "reference", [CAT, CAT, DOG, OTHER, OTHER, DOG, OTHER], order=list(range(7)))
     candidate = _save(tmp_path / "candidate", [CAT, CAT, DOG, OTHER, OTHER, OTHER, CAT], order=[6, 3, 0, 5, 1, 4, 2])
-    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))
+    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited=set())
     assert (comparison.pets.first_right, comparison.pets.second_right, comparison.pets.only_second_right) == (3, 3, 0)
     assert comparison.pets_called_other == (1, 1)
     assert (comparison.other.only_first_right, comparison.other.only_second_right) == (1, 1)
@@ -57,17 +58,40 @@ def test_runs_that_held_out_other_folds_are_refused(tmp_path: Path):
     reference = _save(tmp_path / "reference", list(LABELS), order=list(range(7)))
     candidate = _save(tmp_path / "candidate", list(LABELS), order=list(range(7)), folds=FOLDS[::-1].copy())
     with pytest.raises(ValueError, match="same folds"):
-        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))
+        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited=set())
 
 
-def test_photos_only_one_run_held_out_are_counted_not_paired(tmp_path: Path):
-    # the candidate left out photo 3 (a dog the reference calls "other") and photo 5
+def test_photos_the_label_audit_lists_are_counted_not_paired(tmp_path: Path):
+    # the candidate left out photo 3 (a dog the reference calls "other") and photo 5; the reference photo 6
     answers = [CAT, CAT, DOG, OTHER, OTHER, DOG, OTHER]
-    reference = _save(tmp_path / "reference", answers, order=list(range(7)))
+    reference = _save(tmp_path / "reference", answers, order=list(range(6)))
     candidate = _save(tmp_path / "candidate", answers, order=[6, 4, 2, 1, 0])
-    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate))
-    assert comparison.unpaired == (2, 0)
+    audited = {"train/photo.3.jpg", "train/photo.5.jpg", "train/photo.6.jpg"}
+    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited)
+    assert comparison.unpaired == (2, 1)
     assert comparison.pets.first_right == comparison.pets.second_right == 3
     assert comparison.pets_called_other == (0, 0)
-    assert comparison.other.first_right == comparison.other.second_right == 2
-    assert "2 photos only the reference held out" in "\n".join(compare_runs.describe(comparison))
+    assert comparison.other.photos == 1
+    assert "2 photos only the reference held out, 1 only the candidate" in "\n".join(compare_runs.describe(comparison))
+
+
+@pytest.mark.parametrize("audited", [set(), {"train/photo.3.jpg"}])
+def test_runs_that_held_out_other_photos_than_the_audit_s_are_refused(tmp_path: Path, audited: set):
+    reference = _save(tmp_path / "reference", list(LABELS), order=list(range(7)))
+    candidate = _save(tmp_path / "candidate", list(LABELS), order=[0, 1, 2, 4, 6])  # 3 and 5 missing
+    with pytest.raises(ValueError, match="train/photo.5.jpg"):
+        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited)
+
+
+def test_runs_with_no_photo_in_common_are_refused(tmp_path: Path):
+    reference = _save(tmp_path / "reference", list(LABELS), order=[0, 1, 2])
+    candidate = _save(tmp_path / "candidate", list(LABELS), order=[3, 4])
+    audited = {f"train/photo.{i}.jpg" for i in range(5)}
+    with pytest.raises(ValueError, match="different photos"):
+        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited)
+
+
+def test_asking_a_run_for_a_photo_it_did_not_hold_out_is_an_error(tmp_path: Path):
+    run = HeldOut.read(_save(tmp_path / "run", list(LABELS), order=[0, 2]))
+    with pytest.raises(ValueError, match="did not hold out"):
+        run.only(np.array([PATHS[1]]))

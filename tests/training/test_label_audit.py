@@ -10,32 +10,35 @@ import pytest
 
 from training.config import TrainConfig
 from training.data import CLASS_NAMES, Example
-from training.label_audit import AUDIT_FILE, SHOWS, read_audit, without_mislabelled
+from training.label_audit import SHOWS, audit_name, read_audit, without_mislabelled
 from training.train import load_data
 from tests.conftest import OTHERS, PETS
 
-CAT, DOG, OTHER = (CLASS_NAMES.index(c) for c in ("cat", "dog", "other"))
-HEADER = "file,filed_as,shows,what the photo shows\n"
+CAT, OTHER = CLASS_NAMES.index("cat"), CLASS_NAMES.index("other")
+HEADER = "photo,filed_as,shows,what the photo shows\n"
 
 
 def test_every_audited_photo_is_one_photo_here_with_a_wrong_label():
     audited = read_audit()
     assert {photo.filed_as for photo in audited.values()} == {"cat", "dog", "other"}
+    folders = {Path(folder).name: Path(folder) for folder in TrainConfig().pets + TrainConfig().others}
     for photo in audited.values():
-        folders = [PETS] if photo.filed_as != "other" else TrainConfig().others
-        assert len([folder for folder in folders if (Path(folder) / photo.file).is_file()]) == 1, photo.file
-        assert photo.shows in SHOWS and photo.right_answer != photo.filed_as
-        assert photo.description
+        folder, name = photo.photo.split("/")
+        assert (folders[folder] / name).is_file(), photo.photo
+        assert photo.right_answer != photo.filed_as and photo.description
 
 
 @pytest.mark.parametrize("row, reason", [
-    ("cat.1.jpg,dog,neither,a name that says cat filed as dog", "not a name"),
-    ("cat.1.jpg,other,neither,not a pet label", "not a name"),
-    ("cat.1.jpg,cat,cat,shows what it is filed as", "not a wrong label"),
-    ("cat.1.jpg,cat,fox,not one of the answers", "not a wrong label"),
-    ("cat.1.jpg,other,dog,a pet's name filed as other", "not a name"),
-    ("fox.1.jpg,other,neither,a fox is other", "not a wrong label"),
-    ("fox.jpg,other,dog,no kind in the name", "not a name"),
+    ("train/cat.1.jpg,dog,neither,a name that says cat filed as dog", "not a folder/kind.N.jpg name"),
+    ("train/cat.1.jpg,other,neither,a pet's name filed as other", "not a folder/kind.N.jpg name"),
+    ("train/cat.jpg,cat,neither,no id in the name", "not a folder/kind.N.jpg name"),
+    ("cat.1.jpg,cat,neither,no folder", "not a folder/kind.N.jpg name"),
+    ("animals/fox.jpg,other,dog,no id in the name", "not a folder/kind.N.jpg name"),
+    ("train/cat.1.jpg,cat,fox,not one of the answers", "not one of"),
+    ("train/cat.1.jpg,cat,cat,shows what it is filed as", "not a wrong label"),
+    ("animals/fox.1.jpg,other,neither,a fox is other", "not a wrong label"),
+    ("train/cat.1.jpg,cat,neither,a logo, unquoted", "not 4 fields"),
+    ("train/cat.1.jpg,cat,neither", "not 4 fields"),
 ])
 def test_a_malformed_row_is_refused(tmp_path: Path, row: str, reason: str):
     (tmp_path / "audit.csv").write_text(HEADER + row + "\n")
@@ -43,31 +46,44 @@ def test_a_malformed_row_is_refused(tmp_path: Path, row: str, reason: str):
         read_audit(tmp_path / "audit.csv")
 
 
-def test_a_photo_listed_twice_is_refused(tmp_path: Path):
-    (tmp_path / "audit.csv").write_text(HEADER + "cat.1.jpg,cat,neither,a logo\n" * 2)
+def test_a_photo_listed_twice_or_a_missing_column_is_refused(tmp_path: Path):
+    (tmp_path / "audit.csv").write_text(HEADER + "train/cat.1.jpg,cat,neither,a logo\n" * 2)
     with pytest.raises(ValueError, match="twice"):
+        read_audit(tmp_path / "audit.csv")
+    (tmp_path / "audit.csv").write_text("photo,filed_as,shows\ntrain/cat.1.jpg,cat,neither\n")
+    with pytest.raises(ValueError, match="columns"):
         read_audit(tmp_path / "audit.csv")
 
 
-def test_only_an_audited_name_under_its_filed_label_is_left_out(tmp_path: Path):
-    (tmp_path / "audit.csv").write_text(HEADER + "cat.7.jpg,cat,neither,a logo\nfox.3.jpg,other,dog,a dog\n")
+def test_only_an_audited_photo_under_its_filed_label_is_left_out(tmp_path: Path):
+    (tmp_path / "audit.csv").write_text(HEADER + "train/cat.7.jpg,cat,neither,a logo\nanimals/fox.3.jpg,other,dog,a dog\n")
     audited = read_audit(tmp_path / "audit.csv")
-    logo, dog = Example(Path("train/cat.7.jpg"), CAT), Example(Path("animals/fox.3.jpg"), OTHER)
-    kept_examples = [Example(Path("train/cat.8.jpg"), CAT),
-                     Example(Path("not-pets/cat.7.jpg"), OTHER),  # an "other" photo of the same name
-                     Example(Path("PetImages/Cat/7.jpg"), CAT),  # another copy's id 7 is another photo
-                     Example(Path("animals/fox.4.jpg"), OTHER)]
+    logo, dog = Example(Path("/data/train/cat.7.jpg"), CAT), Example(Path("/data/animals/fox.3.jpg"), OTHER)
+    kept_examples = [Example(Path("/data/train/cat.8.jpg"), CAT),
+                     Example(Path("/data/train/cat.7.jpg"), OTHER),  # filed under another label
+                     Example(Path("/data/mine/cat.7.jpg"), CAT),  # another folder's cat.7 is another photo
+                     Example(Path("/data/PetImages/Cat/7.jpg"), CAT),  # and so is another copy's id 7
+                     Example(Path("/data/animals/fox.4.jpg"), OTHER)]
     kept, left_out = without_mislabelled([logo, *kept_examples, dog], audited)
     assert left_out == [logo, dog] and kept == kept_examples
+    assert audit_name(logo.path) == "train/cat.7.jpg"
+
+
+def _audited_here() -> set[str]:
+    """The file names of two audited Kaggle photos and an audited photo of not-pets/."""
+    pets = [Path(photo).name for photo in sorted(read_audit()) if photo.startswith("train/")]
+    others = [Path(photo).name for photo in sorted(read_audit()) if photo.startswith("not-pets/")]
+    return set(pets[:2] + others[:1])
 
 
 def _small_data_set(root: Path) -> TrainConfig:
-    pets, others = root / "train", root / "other"
+    """Kaggle's train/ and ../shared's not-pets/ in miniature: two right photos of each, and the audited ones."""
+    pets, others = root / "train", root / "not-pets"
     pets.mkdir()
     others.mkdir()
-    audited = sorted(read_audit())[:2]
-    for name in (*audited, "cat.1.jpg", "dog.1.jpg"):
-        shutil.copy(PETS / name, pets / name)
+    for name in ("cat.1.jpg", "dog.1.jpg", *_audited_here()):
+        is_pet = name.split(".")[0] in ("cat", "dog")
+        shutil.copy((PETS if is_pet else OTHERS) / name, (pets if is_pet else others) / name)
     for photo in sorted(OTHERS.glob("*.jpg"))[:2]:
         shutil.copy(photo, others / photo.name)
     return TrainConfig(pets=[str(pets)], others=[str(others)], cache_dir=str(root / "cache"), input_size=32)
@@ -79,8 +95,8 @@ def test_training_data_leaves_out_the_audited_photos_unless_told_not_to(tmp_path
     config.label_audit = audit
     data, left_out = load_data(config)
     names = {Path(path).name for path in data.paths}
-    assert {"cat.1.jpg", "dog.1.jpg"} <= names
-    audited = set(sorted(read_audit())[:2])
+    audited = _audited_here()
+    assert len(audited) == 3 and {"cat.1.jpg", "dog.1.jpg"} <= names
     assert {example.path.name for example in left_out} == (audited if audit else set())
     assert names.isdisjoint(audited) == audit
-    assert len(data.paths) == 4 + (0 if audit else 2)
+    assert len(data.paths) == 4 + (0 if audit else 3)
