@@ -33,8 +33,16 @@ def test_the_shipped_model_s_figures_are_typed():
     assert measured.test.count == sum(map(sum, measured.test.confusion_matrix))
     assert measured.held_out is not None and measured.held_out[0] == "cv"
     assert all(isinstance(figures, KindFigures) for figures in measured.held_out_kinds.values())
-    pets = measured.tuned_against_frozen["pets"]  # recorded without the counts of photos each got right
-    assert isinstance(pets, PairedFigures) and pets.only_tuned_right > 0 and pets.tuned_right is None
+    pets = measured.tuned_against_frozen["pets"]
+    assert isinstance(pets, PairedFigures) and pets.only_tuned_right > 0
+    assert pets.tuned_right - pets.only_tuned_right == pets.frozen_right - pets.only_frozen_right  # right with both
+
+
+def test_paired_figures_of_older_contracts_need_not_count_the_photos_each_got_right():
+    older = {"photos": 10, "only_tuned_right": 2, "only_frozen_right": 1, "mcnemar_p": 1.0}
+    figures = Metrics.from_dict({"test": dataclasses.asdict(shipped().metrics.test),
+                                 "tuned_against_frozen": {"pets": older}}).tuned_against_frozen["pets"]
+    assert figures.only_tuned_right == 2 and figures.tuned_right is None and figures.frozen_right is None
 
 
 def test_figures_survive_json_and_a_misspelt_one_is_refused():
