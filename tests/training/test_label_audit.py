@@ -1,17 +1,22 @@
-"""The label audit: its list names real Kaggle photos, a malformed row is refused, and
-training leaves out exactly the audited photos (unless asked not to)."""
+"""The label audit: its list names real photos of ../shared, a malformed row is refused,
+training leaves out exactly the audited photos (unless asked not to), and the contract
+says how many."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from app.inference.contract import Contract
+from app.inference.measured import Metrics
+from training import metrics
 from training.config import TrainConfig
 from training.data import CLASS_NAMES, Example
 from training.label_audit import SHOWS, audit_name, read_audit, without_mislabelled
-from training.train import load_data
+from training.train import load_data, make_contract
 from tests.conftest import OTHERS, PETS
 
 CAT, OTHER = CLASS_NAMES.index("cat"), CLASS_NAMES.index("other")
@@ -100,3 +105,13 @@ def test_training_data_leaves_out_the_audited_photos_unless_told_not_to(tmp_path
     assert {example.path.name for example in left_out} == (audited if audit else set())
     assert names.isdisjoint(audited) == audit
     assert len(data.paths) == 4 + (0 if audit else 3)
+
+
+def test_the_contract_records_how_many_photos_were_left_out(tmp_path: Path):
+    config = _small_data_set(tmp_path)
+    data, left_out = load_data(config)
+    labels = data.labels
+    test = metrics.summarise(np.eye(3)[labels], labels, tuple(CLASS_NAMES))
+    contract = make_contract(config, data, 1.0, Metrics(test=test), {"data": 1.0}, None, len(left_out))
+    contract.write_json(tmp_path / "contract.json")
+    assert Contract.read_json(tmp_path / "contract.json").training_data.mislabelled_left_out == 3
