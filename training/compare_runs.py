@@ -37,14 +37,14 @@ class HeldOut:
     @classmethod
     def read(cls, run_dir: Path) -> "HeldOut":
         with np.load(RunFiles(run_dir).held_out_predictions) as saved:
-            order = np.argsort(saved["paths"])  # sorted, so two runs' rows line up and only() can search
+            order = np.argsort(saved["paths"])  # sorted, so two runs' rows line up photo by photo
             return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
                        saved["folds"][order], decide(saved["probabilities"][order]))
 
     def only(self, paths: np.ndarray) -> "HeldOut":
         """These photos (a sorted subset of this run's paths), in the same order."""
-        rows = np.minimum(np.searchsorted(self.paths, paths), len(self.paths) - 1)
-        if not np.array_equal(self.paths[rows], paths):
+        rows = np.isin(self.paths, paths)
+        if rows.sum() != len(paths):
             raise ValueError("asked for photos this run did not hold out")
         return HeldOut(self.paths[rows], self.labels[rows], self.kinds[rows], self.folds[rows], self.answers[rows])
 

@@ -20,11 +20,13 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data import CLASS_NAMES, Example
+from app.inference.decision import CAT, CLASS_NAMES, DOG
+from training.data import Example
 
 AUDIT_FILE = Path(__file__).with_name("label_audit.csv")
 COLUMNS = ("photo", "filed_as", "shows", "what the photo shows")
-SHOWS = ("neither", "both", "cat", "dog")  # what an audited photo shows instead of its label
+PET_NAMES = (CLASS_NAMES[CAT], CLASS_NAMES[DOG])
+SHOWS = ("neither", "both", *PET_NAMES)  # what an audited photo shows instead of its label
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,10 @@ def read_audit(path: Path = AUDIT_FILE) -> dict[str, AuditedPhoto]:
 def _check(photo: AuditedPhoto, path: Path) -> None:
     """A pet's file name starts with its label and an "other" photo's with a kind, then `.N.`;
     what it shows is one of SHOWS and not what it was filed as."""
-    kind, dots = Path(photo.photo).name.split(".", 1)[0], Path(photo.photo).name.count(".")
-    named_as_filed = (kind == photo.filed_as) if photo.filed_as in ("cat", "dog") else (
-        photo.filed_as == "other" and kind not in ("cat", "dog"))
-    if not (named_as_filed and dots >= 2 and "/" in photo.photo):
+    name = Path(photo.photo).name
+    kind = name.split(".", 1)[0]
+    named_as_filed = kind == photo.filed_as if kind in PET_NAMES else photo.filed_as == "other"
+    if not (named_as_filed and name.count(".") >= 2 and "/" in photo.photo):
         raise ValueError(f"{path}: {photo.photo} is not a folder/kind.N.jpg name filed as {photo.filed_as!r}")
     if photo.shows not in SHOWS:
         raise ValueError(f"{path}: {photo.photo} shows {photo.shows!r}, not one of {', '.join(SHOWS)}")
