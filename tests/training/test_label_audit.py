@@ -7,16 +7,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from app.inference.contract import Contract
-from app.inference.measured import Metrics
-from training import metrics
 from training.config import TrainConfig
 from training.data import CLASS_NAMES, Example
 from training.label_audit import SHOWS, audit_name, read_audit, without_mislabelled
-from training.train import load_data, make_contract
+from training.train import load_data, main
 from tests.conftest import OTHERS, PETS
 
 CAT, OTHER = CLASS_NAMES.index("cat"), CLASS_NAMES.index("other")
@@ -81,15 +78,20 @@ def _audited_here() -> set[str]:
     return set(pets[:2] + others[:1])
 
 
-def _small_data_set(root: Path) -> TrainConfig:
-    """Kaggle's train/ and ../shared's not-pets/ in miniature: two right photos of each, and the audited ones."""
+def _small_data_set(root: Path, right_per_class: int = 1) -> TrainConfig:
+    """Kaggle's train/ and ../shared's not-pets/ in miniature: a few right photos of each class, and the
+    audited ones."""
     pets, others = root / "train", root / "not-pets"
     pets.mkdir()
     others.mkdir()
-    for name in ("cat.1.jpg", "dog.1.jpg", *_audited_here()):
+    audited = {Path(photo).name for photo in read_audit() if photo.startswith(("train/", "not-pets/"))}
+    right_pets = [name for name in (f"{pet}.{number}.jpg" for number in range(1, 100) for pet in ("cat", "dog"))
+                  if name not in audited][:2 * right_per_class]
+    for name in (*right_pets, *_audited_here()):
         is_pet = name.split(".")[0] in ("cat", "dog")
         shutil.copy((PETS if is_pet else OTHERS) / name, (pets if is_pet else others) / name)
-    for photo in sorted(OTHERS.glob("*.jpg"))[:2]:
+    right_others = [photo for photo in sorted(OTHERS.glob("*.jpg")) if photo.name not in audited]
+    for photo in right_others[:2 * right_per_class]:
         shutil.copy(photo, others / photo.name)
     return TrainConfig(pets=[str(pets)], others=[str(others)], cache_dir=str(root / "cache"), input_size=32)
 
@@ -107,11 +109,13 @@ def test_training_data_leaves_out_the_audited_photos_unless_told_not_to(tmp_path
     assert len(data.paths) == 4 + (0 if audit else 3)
 
 
-def test_the_contract_records_how_many_photos_were_left_out(tmp_path: Path):
-    config = _small_data_set(tmp_path)
-    data, left_out = load_data(config)
-    labels = data.labels
-    test = metrics.summarise(np.eye(3)[labels], labels, tuple(CLASS_NAMES))
-    contract = make_contract(config, data, 1.0, Metrics(test=test), {"data": 1.0}, None, len(left_out))
-    contract.write_json(tmp_path / "contract.json")
-    assert Contract.read_json(tmp_path / "contract.json").training_data.mislabelled_left_out == 3
+@pytest.mark.slow
+def test_a_training_run_records_how_many_photos_were_left_out(tmp_path: Path):
+    """Through `training.train.main`, the path `make train` takes, on the smallest model."""
+    config = _small_data_set(tmp_path, right_per_class=12)
+    run_dir = tmp_path / "run"
+    contract = main(["--model=simple-cnn", f"--pets={config.pets[0]}", f"--others={config.others[0]}",
+                     "--input_size=32", "--scratch_epochs=1", "--steps_per_epoch=1", "--batch_size=8",
+                     f"--run_dir={run_dir}", f"--cache_dir={config.cache_dir}"])
+    assert contract.training_data.mislabelled_left_out == 3
+    assert Contract.read_json(run_dir / "contract.json").training_data.mislabelled_left_out == 3
