@@ -25,6 +25,7 @@ from app.inference.decision import CAT, CLASS_NAMES, DOG, OTHER, decide
 IMAGENET_DOGS = range(151, 269)
 IMAGENET_CATS = range(281, 286)
 FLOOR = 1e-6  # log-probabilities below log(1e-6) carry no more information, only noise
+LINEAR_LAYER = "fusion"  # the layer of a fitted fusion model holding its linear kernel and bias
 
 
 @dataclass
@@ -78,21 +79,35 @@ def fusion_inputs(head_logits: np.ndarray, imagenet_logits: np.ndarray, floor: f
 
 def fit_fusion(head_logits: np.ndarray, imagenet_logits: np.ndarray, labels: np.ndarray,
                imagenet_head: tuple[np.ndarray, np.ndarray], epochs: int = 60, seed: int = 0) -> Fusion:
-    """The logistic regression, by Adam on the cross-entropy (a convex problem: the
-    result hardly depends on the seed). Starts from "trust the head": identity on its
-    logits, zero on ImageNet's."""
+    """The logistic regression on the six numbers (a convex problem: the result hardly depends
+    on the seed)."""
+    model = fit_logits(fusion_inputs(head_logits, imagenet_logits), labels, epochs=epochs, seed=seed)
+    kernel, bias = model.get_layer(LINEAR_LAYER).get_weights()
+    return Fusion(imagenet_head, kernel, bias)
+
+
+def fit_logits(x: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | None = None, hidden: int = 0,
+               epochs: int = 60, seed: int = 0) -> keras.Model:
+    """Three logits from the inputs `x`, whose first three columns are the head's logits, by Adam
+    on the cross-entropy, started from "trust the head": identity on its logits, zero on the
+    rest. With `hidden` > 0, a ReLU layer of that width adds a correction that starts at zero:
+    a nonlinear fusion, for comparison (training/fusion_variants.py); the export takes the linear
+    layer only."""
     keras.utils.set_random_seed(seed)
-    x = fusion_inputs(head_logits, imagenet_logits)
     inputs = keras.Input((x.shape[1],))
-    dense = keras.layers.Dense(len(CLASS_NAMES))
-    model = keras.Model(inputs, dense(inputs))
+    linear = keras.layers.Dense(len(CLASS_NAMES), name=LINEAR_LAYER)
+    logits = linear(inputs)
+    if hidden:
+        correction = keras.layers.Dense(len(CLASS_NAMES), kernel_initializer="zeros",
+                                        kernel_regularizer=keras.regularizers.l2(1e-4))
+        logits = logits + correction(keras.layers.Dense(hidden, activation="relu")(inputs))
+    model = keras.Model(inputs, logits)
     start = np.zeros((x.shape[1], len(CLASS_NAMES)), np.float32)
     start[:len(CLASS_NAMES)] = np.eye(len(CLASS_NAMES))
-    dense.set_weights([start, np.zeros(len(CLASS_NAMES), np.float32)])
+    linear.set_weights([start, np.zeros(len(CLASS_NAMES), np.float32)])
     model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, labels, batch_size=512, epochs=epochs, verbose=0)
-    kernel, bias = dense.get_weights()
-    return Fusion(imagenet_head, kernel, bias)
+    model.fit(x, labels, sample_weight=sample_weight, batch_size=512, epochs=epochs, verbose=0)
+    return model
 
 
 def nested_fusion_logits(head_logits: np.ndarray, imagenet_logits: np.ndarray, labels: np.ndarray,

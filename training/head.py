@@ -37,6 +37,7 @@ from training.config import TrainConfig
 from training.data import CLASS_NAMES, fold_of, kind_folds
 from training.fusion import imagenet_logits
 from training.models.classifier import HEAD_LAYER, block_input, make_pooled_head
+from training.run_files import RunFiles
 
 log = logging.getLogger("training")
 FIT_SPLITS = ("train", "val")  # what cross-validation may use; the test split never
@@ -70,7 +71,7 @@ def train_head(classifier: keras.Model, data: CachedData, config: TrainConfig, r
     the same photos when `imagenet_head` is given), else None. A finished head (and
     its out-of-fold scores) is reused on a rerun.
     """
-    weights_path, held_out_path = run_dir / "head.weights.h5", run_dir / "head-out-of-fold.npz"
+    weights_path, held_out_path = run_dir / "head.weights.h5", RunFiles(run_dir).head_out_of_fold
     channels = classifier.get_layer(HEAD_LAYER).input.shape[-1]
     if weights_path.exists():
         log.info("head: reusing %s", weights_path)

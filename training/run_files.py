@@ -30,3 +30,7 @@ class RunFiles:
                                    "probabilities, labels, kinds, paths, folds.")
     data = _in_run("data.json", "Where this run's decoded photos are on this machine (not published).")
     log = _in_run("train.log", "The run's log: configuration, stage times, figures.")
+    head_out_of_fold = _in_run("head-out-of-fold.npz",
+                               "The frozen backbone's head, out of fold (training/head.py's HeldOut), "
+                               "with ImageNet's logits of the same photos.")
+    top_out_of_fold = _in_run("top-out-of-fold.npz", "The tuned top's head, out of fold, the same way.")

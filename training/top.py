@@ -37,6 +37,7 @@ from training.head import (FIT_SPLITS, HeldOut, activations_file, features_folde
                            stacked_views, view_suffixes)
 from training.models import efficientnet_lite
 from training.models.classifier import HEAD_LAYER, UntunedTop, block_input, make_classifier, pooled_head_of
+from training.run_files import RunFiles
 
 log = logging.getLogger("training")
 
@@ -184,7 +185,7 @@ def tune_top(classifier: keras.Model, data: CachedData, config: TrainConfig, run
     activations = None
     held_out = None
     if config.head_folds:
-        held_out_path = run_dir / "top-out-of-fold.npz"
+        held_out_path = RunFiles(run_dir).top_out_of_fold
         if not held_out_path.exists():
             activations = load_activations(data, config)
             cross_validate_tuned(classifier, start, data, config, head_held_out, activations, run_dir).save(held_out_path)

@@ -112,3 +112,12 @@ def test_nested_fusion_scores_each_fold_with_a_fusion_fitted_without_it(imagenet
         held = folds == fold
         assert not {tuple(row) for row in head_logits[held]} & fitted_on[fold]
         np.testing.assert_allclose(nested[held] - head_logits[held], fold + 1, atol=1e-5)  # by fusion number fold+1
+
+
+def test_a_nonlinear_fusion_starts_from_trusting_the_head():
+    head_logits, imagenet_logits, labels = made_up_held_out(np.random.default_rng(5), count=64)
+    x = fusion.fusion_inputs(head_logits, imagenet_logits)
+    untrained = fusion.fit_logits(x, labels, hidden=8, epochs=0)  # the correction starts at zero
+    np.testing.assert_allclose(untrained.predict(x, verbose=0), head_logits, atol=1e-5)
+    fitted = fusion.fit_logits(x, labels, hidden=8)
+    assert (fitted.predict(x, verbose=0).argmax(axis=1) == labels).mean() > 0.99
