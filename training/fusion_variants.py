@@ -5,7 +5,8 @@ retraining.
     python -m training.fusion_variants --run_dir var/runs/audited
 
 Every variant is fitted nested by fold, as training/fusion.py fits the shipped one, so each photo
-is scored by heads and a fusion that never saw it, nor its kind of "other". The run must have
+is scored by heads and a fusion that never saw it, nor its kind of "other". The first is the
+fusion as `make train` fits and ships it; the others are judged against it. The run must have
 tuned its top by cross-validation (it then has both out-of-fold files: the frozen backbone's head
 and the tuned top's). Prints each variant's held-out figures and its photo-by-photo comparison
 with the first, and writes them as JSON (default RUN/fusion-variants.json).
@@ -22,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.inference.decision import OTHER, decide
+from app.inference.decision import CAT, DOG, OTHER, decide
 from training.fusion import fit_logits, imagenet_log_groups
 from training.head import HeldOut
 from training.metrics import KindFigures, Paired, by_kind
 from training.run_files import RunFiles
+from training.targets import MAX_PETS_CALLED_OTHER
 
 
 class Heads(enum.Enum):
@@ -50,22 +52,54 @@ class Variant:
     pet_weight: float = 1.0  # the pets' weight in the fusion's loss ("other" photos weigh 1)
     other_shift: float = 0.0  # subtracted from the fused "other" logit before deciding
     hidden: int = 0  # width of a ReLU layer beside the linear fusion (0: linear, as shipped)
+    pets_called_other_limit: float | None = None  # then lowered until at most this share of pets are "other"
 
     @property
     def fit(self) -> tuple:
-        """What the fitted logits depend on: variants that differ only in `other_shift` share one fit."""
+        """What the fitted logits depend on: variants that differ only in how far they lower the
+        "other" logit share one fit."""
         return self.heads, self.pet_weight, self.hidden
 
 
 REFERENCE = Variant("tuned top + ImageNet, as make train fits it")
 VARIANTS = (
     REFERENCE,
+    Variant("'other' logit lowered until at most 0.5% of pets are 'other' (nested)",
+            pets_called_other_limit=MAX_PETS_CALLED_OTHER),
     Variant("tuned top + frozen head + ImageNet (nine inputs)", heads=Heads.TUNED_AND_FROZEN),
     Variant("mean of tuned and frozen logits + ImageNet", heads=Heads.MEAN),
     Variant("pets weighted twice in the fusion's loss", pet_weight=2.0),
     *(Variant(f"'other' logit lowered by {shift}", other_shift=shift) for shift in (0.25, 0.5, 1.0)),
     Variant("a hidden layer of 16 beside the linear fusion", hidden=16),
 )
+
+
+OFFSET_CLEARANCE = 1e-4  # the pet an "other" offset is set by must not stay "other" by a rounding error
+
+
+def other_offset(logits: np.ndarray, labels: np.ndarray, max_pets_called_other: float) -> float:
+    """The least amount to lower the "other" logit by so that at most `max_pets_called_other`
+    of the pets in `logits` are answered "other" (0 when they already are)."""
+    pets = labels != OTHER
+    # how far each pet's "other" logit beats its better pet logit; > 0 means answered "other"
+    margins = np.sort(logits[pets, OTHER] - logits[pets][:, [CAT, DOG]].max(axis=1))[::-1]
+    allowed = int(np.floor(max_pets_called_other * pets.sum()))
+    if allowed >= len(margins) or margins[allowed] <= 0:
+        return 0.0
+    return float(margins[allowed]) + OFFSET_CLEARANCE
+
+
+def nested_other_offsets(logits: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+                         max_pets_called_other: float) -> tuple[np.ndarray, dict[int, float]]:
+    """Out-of-fold logits with each fold's "other" logit lowered by the offset the other folds
+    need, so that the limit is judged on photos it was not chosen on. Returns the lowered
+    logits and each fold's offset."""
+    lowered, offsets = np.array(logits, np.float32, copy=True), {}
+    for fold in np.unique(folds):
+        held = folds == fold
+        offsets[int(fold)] = other_offset(logits[~held], labels[~held], max_pets_called_other)
+        lowered[held, OTHER] -= offsets[int(fold)]
+    return lowered, offsets
 
 
 @dataclass
@@ -128,6 +162,8 @@ def judge_variants(tuned: HeldOut, frozen: HeldOut, variants=VARIANTS) -> list[V
             fitted[variant.fit] = nested_logits(x, tuned.labels, tuned.folds, variant)
         logits = fitted[variant.fit].copy()
         logits[:, OTHER] -= variant.other_shift
+        if variant.pets_called_other_limit is not None:
+            logits = nested_other_offsets(logits, tuned.labels, tuned.folds, variant.pets_called_other_limit)[0]
         answers = decide(logits)
         right = answers == tuned.labels
         reference_right = right if reference_right is None else reference_right

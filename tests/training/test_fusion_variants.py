@@ -12,10 +12,12 @@ import pytest
 from app.inference.decision import decide
 from training import fusion_variants
 from training.fusion import nested_fusion_logits
-from training.fusion_variants import REFERENCE, Heads, Variant, judge_variants, read_out_of_fold
+from training.fusion_variants import (OFFSET_CLEARANCE, REFERENCE, Heads, Variant, judge_variants,
+                                      nested_other_offsets, other_offset, read_out_of_fold)
 from training.head import HeldOut
 from training.metrics import by_kind
 from training.run_files import RunFiles
+from training.targets import MAX_PETS_CALLED_OTHER
 
 CAT, DOG, OTHER = 0, 1, 2
 KINDS_OF_OTHER = ("fox", "sofa", "valley")  # one per fold, as leave-kinds-out folds hold them out
@@ -50,13 +52,17 @@ def write_run(run_dir: Path, tuned: HeldOut, frozen: HeldOut) -> Path:
     return run_dir
 
 
-def test_the_first_variant_is_the_fusion_make_train_fits():
+def test_the_first_variant_is_the_fusion_make_train_fits_and_the_second_holds_pets_to_the_limit():
     tuned, frozen = out_of_fold()
     imagenet_head = (np.zeros((4, 1000), np.float32), np.zeros(1000, np.float32))  # not read by the arithmetic
-    shipped = nested_fusion_logits(tuned.logits, tuned.imagenet_logits, tuned.labels, tuned.folds, imagenet_head)
-    [result] = judge_variants(tuned, frozen, [REFERENCE])
-    assert result.figures == by_kind(decide(shipped), tuned.labels, tuned.kinds)
-    assert result.pets.only_first_right == result.pets.only_second_right == 0  # itself, photo by photo
+    fitted = nested_fusion_logits(tuned.logits, tuned.imagenet_logits, tuned.labels, tuned.folds, imagenet_head)
+    limited = nested_other_offsets(fitted, tuned.labels, tuned.folds, MAX_PETS_CALLED_OTHER)[0]
+    reference, held_to_limit = judge_variants(tuned, frozen, fusion_variants.VARIANTS[:2])
+    assert reference.variant == REFERENCE
+    assert reference.figures == by_kind(decide(fitted), tuned.labels, tuned.kinds)
+    assert reference.pets.only_first_right == reference.pets.only_second_right == 0  # itself, photo by photo
+    assert held_to_limit.figures == by_kind(decide(limited), tuned.labels, tuned.kinds)
+    assert held_to_limit.figures.pets_called_other < reference.figures.pets_called_other
 
 
 def test_lowering_the_other_logit_only_trades_pets_for_other():
@@ -113,3 +119,40 @@ def test_a_single_fold_cannot_be_nested():
     tuned.folds = np.zeros_like(tuned.folds)
     with pytest.raises(ValueError, match="two folds"):
         judge_variants(tuned, tuned, [REFERENCE])
+
+
+def pets_called_other(logits: np.ndarray, labels: np.ndarray) -> int:
+    return int(((logits.argmax(axis=1) == OTHER) & (labels != OTHER)).sum())
+
+
+def test_the_other_offset_is_the_least_that_keeps_pets_called_other_within_the_limit():
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 3, 2000)
+    logits = rng.normal(0, 1, (2000, 3)).astype(np.float32)
+    logits[np.arange(2000), labels] += 2.0  # right mostly, but many pets called "other"
+    limit = 0.01
+    allowed = int(limit * (labels != OTHER).sum())
+    assert pets_called_other(logits, labels) > allowed
+    offset = other_offset(logits, labels, limit)
+    lowered = logits.copy()
+    lowered[:, OTHER] -= offset
+    assert pets_called_other(lowered, labels) <= allowed
+    a_little_less = logits.copy()
+    a_little_less[:, OTHER] -= offset - 2 * OFFSET_CLEARANCE
+    assert pets_called_other(a_little_less, labels) > allowed
+    assert other_offset(lowered, labels, limit) == 0.0  # already within: nothing to lower
+
+
+def test_each_fold_is_judged_with_the_offset_the_other_folds_need():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 3, 900)
+    folds = np.repeat([0, 1, 2], 300)
+    logits = rng.normal(0, 1, (900, 3)).astype(np.float32)
+    logits[np.arange(900), labels] += 2.0
+    lowered, offsets = nested_other_offsets(logits, labels, folds, 0.01)
+    for fold in range(3):
+        held = folds == fold
+        assert offsets[fold] == other_offset(logits[~held], labels[~held], 0.01) > 0
+        np.testing.assert_allclose(logits[held, OTHER] - lowered[held, OTHER], offsets[fold], rtol=1e-6)
+        np.testing.assert_array_equal(lowered[held, :OTHER], logits[held, :OTHER])
+
