@@ -88,20 +88,24 @@ def _held_out_kinds(contract: Contract, held_out_errors: tuple[int, int]) -> str
 
 
 def _proviso(comparison: dict[str, KindFigures]) -> str:
-    """When the shipped way breaks the rule's proviso, what keeping to it would have shipped."""
+    """When the shipped way breaks the rule's proviso, the card says so, and what the best of
+    the other ways compared here would have cost."""
+    def within(figures: KindFigures) -> bool:
+        return figures.pets_called_other is not None and figures.pets_called_other <= MAX_PETS_CALLED_OTHER
+
     shipped = comparison.get(recipes.SHIPPED)
-    if shipped is None or shipped.pets_called_other <= MAX_PETS_CALLED_OTHER:
+    if shipped is None or shipped.pets_called_other is None or within(shipped):
         return ""
-    text = f" The shipped way breaks the proviso ({tables.pct(shipped.pets_called_other)} of held-out pets called 'other')"
-    within = {name: figures for name, figures in comparison.items() if figures.other_recall is not None
-              and figures.pets_called_other is not None and figures.pets_called_other <= MAX_PETS_CALLED_OTHER}
-    if not within:
-        return text + " and so does every other way: the targets count the miss."
-    name, best = max(within.items(), key=lambda name_figures: name_figures[1].other_recall)
+    text = (f" The shipped way breaks the proviso ({tables.pct(shipped.pets_called_other)} of held-out pets "
+            "called 'other') and was kept against the rule; the targets count the miss.")
+    keeping = {name: figures for name, figures in comparison.items() if within(figures) and figures.other_recall}
+    if not keeping:
+        return text + " No other way compared here keeps to it either."
+    name, best = max(keeping.items(), key=lambda name_figures: name_figures[1].other_recall)
     worst = min(best.other_recall_by_kind, key=best.other_recall_by_kind.get)
-    return (text + f"; the best way within it, {name}, answers 'other' for {tables.pct(best.other_recall)} of "
-            f"held-out 'other' photos (worst {worst}, {tables.pct(best.other_recall_worst_kind)}), so the shipped "
-            "way stays and the targets count the miss.")
+    return text + (f" The best of the ways compared here that keeps to it, {name}, answers 'other' for "
+                   f"{tables.pct(best.other_recall)} of held-out 'other' photos (worst {worst}, "
+                   f"{tables.pct(best.other_recall_worst_kind)}).")
 
 
 def _tuned_against_frozen(paired: dict[str, PairedFigures]) -> str:

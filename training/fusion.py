@@ -91,8 +91,8 @@ def fit_logits(x: np.ndarray, labels: np.ndarray, sample_weight: np.ndarray | No
     """Three logits from the inputs `x`, whose first three columns are the head's logits, by Adam
     on the cross-entropy, started from "trust the head": identity on its logits, zero on the
     rest. With `hidden` > 0, a ReLU layer of that width adds a correction that starts at zero:
-    a nonlinear fusion, for comparison (training/fusion_variants.py); the export takes the linear
-    layer only."""
+    a nonlinear fusion, for comparison only (training/fusion_variants.py): `fit_fusion`, whose
+    linear layer the export carries, never asks for one."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((x.shape[1],))
     linear = keras.layers.Dense(len(CLASS_NAMES), name=LINEAR_LAYER)

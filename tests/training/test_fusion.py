@@ -121,3 +121,5 @@ def test_a_nonlinear_fusion_starts_from_trusting_the_head():
     np.testing.assert_allclose(untrained.predict(x, verbose=0), head_logits, atol=1e-5)
     fitted = fusion.fit_logits(x, labels, hidden=8)
     assert (fitted.predict(x, verbose=0).argmax(axis=1) == labels).mean() > 0.99
+    linear = fusion.fit_logits(x, labels)
+    assert not np.allclose(fitted.predict(x, verbose=0), linear.predict(x, verbose=0), atol=1e-3)  # the layer counts

@@ -52,19 +52,22 @@ def write_run(run_dir: Path, tuned: HeldOut, frozen: HeldOut) -> Path:
     return run_dir
 
 
+@pytest.mark.slow  # fits the fusion many times
 def test_the_first_variant_is_the_fusion_make_train_fits_and_the_second_holds_pets_to_the_limit():
     tuned, frozen = out_of_fold()
     imagenet_head = (np.zeros((4, 1000), np.float32), np.zeros(1000, np.float32))  # not read by the arithmetic
     fitted = nested_fusion_logits(tuned.logits, tuned.imagenet_logits, tuned.labels, tuned.folds, imagenet_head)
-    limited = nested_other_offsets(fitted, tuned.labels, tuned.folds, MAX_PETS_CALLED_OTHER)[0]
+    limited, offsets = nested_other_offsets(fitted, tuned.labels, tuned.folds, MAX_PETS_CALLED_OTHER)
     reference, held_to_limit = judge_variants(tuned, frozen, fusion_variants.VARIANTS[:2])
     assert reference.variant == REFERENCE
     assert reference.figures == by_kind(decide(fitted), tuned.labels, tuned.kinds)
     assert reference.pets.only_first_right == reference.pets.only_second_right == 0  # itself, photo by photo
     assert held_to_limit.figures == by_kind(decide(limited), tuned.labels, tuned.kinds)
     assert held_to_limit.figures.pets_called_other < reference.figures.pets_called_other
+    assert held_to_limit.other_offsets == offsets and reference.other_offsets is None
 
 
+@pytest.mark.slow  # fits the fusion many times
 def test_lowering_the_other_logit_only_trades_pets_for_other():
     tuned, frozen = out_of_fold()
     reference, lowered = judge_variants(tuned, frozen, [REFERENCE, Variant("lowered", other_shift=2.0)])
@@ -75,6 +78,7 @@ def test_lowering_the_other_logit_only_trades_pets_for_other():
     assert lowered.figures.other_recall < reference.figures.other_recall
 
 
+@pytest.mark.slow  # fits the fusion many times
 def test_weighting_pets_in_the_loss_calls_fewer_pets_other():
     tuned, frozen = out_of_fold(seed=1)
     reference, weighted = judge_variants(tuned, frozen, [REFERENCE, Variant("pets x10", pet_weight=10.0)])
@@ -88,6 +92,7 @@ def test_each_kind_of_heads_feeds_the_fusion_its_own_logits():
     np.testing.assert_allclose(Heads.MEAN.logits(tuned, frozen), (tuned.logits + frozen.logits) / 2)
 
 
+@pytest.mark.slow  # fits the fusion many times
 def test_the_command_judges_every_variant_and_writes_them(tmp_path: Path, capsys):
     run_dir = write_run(tmp_path / "run", *out_of_fold())
     assert fusion_variants.main([f"--run_dir={run_dir}"]) == 0
@@ -95,7 +100,9 @@ def test_the_command_judges_every_variant_and_writes_them(tmp_path: Path, capsys
     assert [variant["variant"] for variant in saved["variants"]] == [v.name for v in fusion_variants.VARIANTS]
     assert saved["variants"][0]["pets"]["only_variant_right"] == 0
     assert set(saved["variants"][0]["figures"]["other_recall_by_kind"]) == set(KINDS_OF_OTHER)
-    assert "nine inputs" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "nine inputs" in printed and "'other' logit lowered by fold: 0: " in printed
+    assert saved["variants"][1]["other_offsets_by_fold"].keys() == {"0", "1", "2"}
 
 
 def test_a_run_without_a_tuned_top_is_refused(tmp_path: Path):

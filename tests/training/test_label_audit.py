@@ -78,20 +78,20 @@ def _audited_here() -> set[str]:
     return set(pets[:2] + others[:1])
 
 
-def _small_data_set(root: Path, right_per_class: int = 1) -> TrainConfig:
-    """Kaggle's train/ and ../shared's not-pets/ in miniature: a few right photos of each class, and the
-    audited ones."""
+def _small_data_set(root: Path, right_per_folder: int = 2) -> TrainConfig:
+    """Kaggle's train/ and ../shared's not-pets/ in miniature: a few rightly labelled photos in each
+    folder (cats and dogs taken in turn), and the audited ones."""
     pets, others = root / "train", root / "not-pets"
     pets.mkdir()
     others.mkdir()
     audited = {Path(photo).name for photo in read_audit() if photo.startswith(("train/", "not-pets/"))}
     right_pets = [name for name in (f"{pet}.{number}.jpg" for number in range(1, 100) for pet in ("cat", "dog"))
-                  if name not in audited][:2 * right_per_class]
+                  if name not in audited][:right_per_folder]
     for name in (*right_pets, *_audited_here()):
         is_pet = name.split(".")[0] in ("cat", "dog")
         shutil.copy((PETS if is_pet else OTHERS) / name, (pets if is_pet else others) / name)
     right_others = [photo for photo in sorted(OTHERS.glob("*.jpg")) if photo.name not in audited]
-    for photo in right_others[:2 * right_per_class]:
+    for photo in right_others[:right_per_folder]:
         shutil.copy(photo, others / photo.name)
     return TrainConfig(pets=[str(pets)], others=[str(others)], cache_dir=str(root / "cache"), input_size=32)
 
@@ -112,7 +112,7 @@ def test_training_data_leaves_out_the_audited_photos_unless_told_not_to(tmp_path
 @pytest.mark.slow
 def test_a_training_run_records_how_many_photos_were_left_out(tmp_path: Path):
     """Through `training.train.main`, the path `make train` takes, on the smallest model."""
-    config = _small_data_set(tmp_path, right_per_class=12)
+    config = _small_data_set(tmp_path, right_per_folder=24)
     run_dir = tmp_path / "run"
     contract = main(["--model=simple-cnn", f"--pets={config.pets[0]}", f"--others={config.others[0]}",
                      "--input_size=32", "--scratch_epochs=1", "--steps_per_epoch=1", "--batch_size=8",
