@@ -9,6 +9,9 @@ never saw it. A photo only one run held out must be one the label audit lists
 (training/label_audit.py: a run with the audit against one without); it is counted, not
 paired. Pets and "other" are paired separately (exact McNemar test), and each kind of
 "other" too, since a recipe can lift one kind by sinking another.
+
+`--split test` pairs the two runs' final models on the test split instead: for runs without
+cross-validation (the from-scratch baseline), whose only unseen photos those are.
 """
 
 from __future__ import annotations
@@ -35,11 +38,15 @@ class HeldOut:
     answers: np.ndarray  # the decided class per photo
 
     @classmethod
-    def read(cls, run_dir: Path) -> "HeldOut":
-        with np.load(RunFiles(run_dir).held_out_predictions) as saved:
+    def read(cls, run_dir: Path, split: str = "held-out") -> "HeldOut":
+        """A run's out-of-fold answers ("held-out"), or its final model's on the test split ("test",
+        where every photo is in one fold)."""
+        files = RunFiles(run_dir)
+        with np.load(files.held_out_predictions if split == "held-out" else files.test_predictions) as saved:
             order = np.argsort(saved["paths"])  # sorted, so two runs' rows line up photo by photo
+            folds = saved["folds"][order] if "folds" in saved.files else np.zeros(len(order), np.int64)
             return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
-                       saved["folds"][order], decide(saved["probabilities"][order]))
+                       folds, decide(saved["probabilities"][order]))
 
     def only(self, paths: np.ndarray) -> "HeldOut":
         """These photos (a sorted subset of this run's paths), in the same order."""
@@ -110,14 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reference", required=True, help="a run folder (today's recipe)")
     parser.add_argument("--candidate", required=True, help="a run folder (the recipe being judged)")
+    parser.add_argument("--split", choices=("held-out", "test"), default="held-out",
+                        help="held-out: the cross-validation's out-of-fold answers (choose recipes by these); "
+                             "test: the test split (for runs without cross-validation, such as the baseline)")
     parser.add_argument("--output", help="JSON file (default: CANDIDATE/compared-with-reference.json)")
     args = parser.parse_args(argv)
-    comparison = compare_runs(HeldOut.read(Path(args.reference)), HeldOut.read(Path(args.candidate)),
-                              audited=set(read_audit()))
+    comparison = compare_runs(HeldOut.read(Path(args.reference), args.split),
+                              HeldOut.read(Path(args.candidate), args.split), audited=set(read_audit()))
     print("\n".join(describe(comparison)))
     output = Path(args.output or Path(args.candidate) / "compared-with-reference.json")
     output.write_text(json.dumps({"reference": args.reference, "candidate": args.candidate,
-                                  **comparison.to_dict()}, indent=1))
+                                  "split": args.split, **comparison.to_dict()}, indent=1))
     print(f"wrote {output}")
     return 0
 

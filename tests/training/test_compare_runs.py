@@ -95,3 +95,26 @@ def test_asking_a_run_for_a_photo_it_did_not_hold_out_is_an_error(tmp_path: Path
     run = HeldOut.read(_save(tmp_path / "run", list(LABELS), order=[0, 2]))
     with pytest.raises(ValueError, match="did not hold out"):
         run.only(np.array([PATHS[1]]))
+
+
+def test_two_runs_are_compared_on_their_test_split_when_asked(tmp_path: Path, capsys):
+    """The test split has no folds (one final model scores it): what the baseline is judged on."""
+    runs = []
+    for name, answers in (("reference", [CAT, DOG, DOG, DOG, OTHER, DOG, OTHER]),
+                          ("candidate", [CAT, CAT, DOG, DOG, OTHER, OTHER, OTHER])):
+        run_dir = tmp_path / name
+        _save(run_dir, list(LABELS), order=list(range(7)))  # held out: both right everywhere
+        probabilities = np.full((len(LABELS), 3), 0.1, np.float32)
+        probabilities[np.arange(len(LABELS)), answers] = 0.8
+        np.savez(RunFiles(run_dir).test_predictions, probabilities=probabilities, labels=LABELS, kinds=KINDS,
+                 paths=PATHS)
+        runs.append(run_dir)
+    output = tmp_path / "compared.json"
+    assert compare_runs.main([f"--reference={runs[0]}", f"--candidate={runs[1]}", "--split=test",
+                              f"--output={output}"]) == 0
+    saved = json.loads(output.read_text())
+    assert saved["split"] == "test"
+    assert (saved["pets"]["only_reference_right"], saved["pets"]["only_candidate_right"]) == (0, 1)
+    assert (saved["other"]["only_reference_right"], saved["other"]["only_candidate_right"]) == (0, 1)
+    compare_runs.main([f"--reference={runs[0]}", f"--candidate={runs[1]}", f"--output={output}"])
+    assert json.loads(output.read_text())["pets"]["only_candidate_right"] == 0  # held out, both always right
