@@ -29,6 +29,9 @@ from training.metrics import Paired
 from training.run_files import RunFiles
 
 
+SPLITS = ("held-out", "test")  # which of a run's prediction files two runs are paired on
+
+
 @dataclass
 class HeldOut:
     paths: np.ndarray
@@ -41,6 +44,8 @@ class HeldOut:
     def read(cls, run_dir: Path, split: str = "held-out") -> "HeldOut":
         """A run's out-of-fold answers ("held-out"), or its final model's on the test split ("test",
         where every photo is in one fold)."""
+        if split not in SPLITS:
+            raise ValueError(f"split {split!r} is not one of {', '.join(SPLITS)}")
         files = RunFiles(run_dir)
         with np.load(files.held_out_predictions if split == "held-out" else files.test_predictions) as saved:
             order = np.argsort(saved["paths"])  # sorted, so two runs' rows line up photo by photo
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reference", required=True, help="a run folder (today's recipe)")
     parser.add_argument("--candidate", required=True, help="a run folder (the recipe being judged)")
-    parser.add_argument("--split", choices=("held-out", "test"), default="held-out",
+    parser.add_argument("--split", choices=SPLITS, default="held-out",
                         help="held-out: the cross-validation's out-of-fold answers (choose recipes by these); "
                              "test: the test split (for runs without cross-validation, such as the baseline)")
     parser.add_argument("--output", help="JSON file (default: CANDIDATE/compared-with-reference.json)")
