@@ -33,7 +33,8 @@ SPLITS = ("held-out", "test")  # which of a run's prediction files two runs are 
 
 
 @dataclass
-class HeldOut:
+class RunAnswers:
+    """A run's decided answers on the photos it never trained on, sorted by path."""
     paths: np.ndarray
     labels: np.ndarray
     kinds: np.ndarray
@@ -41,7 +42,7 @@ class HeldOut:
     answers: np.ndarray  # the decided class per photo
 
     @classmethod
-    def read(cls, run_dir: Path, split: str = "held-out") -> "HeldOut":
+    def read(cls, run_dir: Path, split: str = "held-out") -> "RunAnswers":
         """A run's out-of-fold answers ("held-out"), or its final model's on the test split ("test",
         where every photo is in one fold)."""
         if split not in SPLITS:
@@ -53,12 +54,12 @@ class HeldOut:
             return cls(saved["paths"][order], saved["labels"][order], saved["kinds"][order],
                        folds, decide(saved["probabilities"][order]))
 
-    def only(self, paths: np.ndarray) -> "HeldOut":
+    def only(self, paths: np.ndarray) -> "RunAnswers":
         """These photos (a sorted subset of this run's paths), in the same order."""
         rows = np.isin(self.paths, paths)
         if rows.sum() != len(paths):
             raise ValueError("asked for photos this run did not hold out")
-        return HeldOut(self.paths[rows], self.labels[rows], self.kinds[rows], self.folds[rows], self.answers[rows])
+        return RunAnswers(self.paths[rows], self.labels[rows], self.kinds[rows], self.folds[rows], self.answers[rows])
 
     @property
     def right(self) -> np.ndarray:
@@ -83,7 +84,7 @@ class RunComparison:
                 "unpaired": {"only_reference": self.unpaired[0], "only_candidate": self.unpaired[1]}}
 
 
-def compare_runs(reference: HeldOut, candidate: HeldOut, audited: set[str]) -> RunComparison:
+def compare_runs(reference: RunAnswers, candidate: RunAnswers, audited: set[str]) -> RunComparison:
     """The two runs on the photos both held out; `audited` (audit names) may be held out by one only."""
     shared = np.intersect1d(reference.paths, candidate.paths)
     unexplained = [path for path in np.setxor1d(reference.paths, candidate.paths) if audit_name(path) not in audited]
@@ -127,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                              "test: the test split (for runs without cross-validation, such as the baseline)")
     parser.add_argument("--output", help="JSON file (default: CANDIDATE/compared-with-reference.json)")
     args = parser.parse_args(argv)
-    comparison = compare_runs(HeldOut.read(Path(args.reference), args.split),
-                              HeldOut.read(Path(args.candidate), args.split), audited=set(read_audit()))
+    comparison = compare_runs(RunAnswers.read(Path(args.reference), args.split),
+                              RunAnswers.read(Path(args.candidate), args.split), audited=set(read_audit()))
     print("\n".join(describe(comparison)))
     output = Path(args.output or Path(args.candidate) / "compared-with-reference.json")
     output.write_text(json.dumps({"reference": args.reference, "candidate": args.candidate,

@@ -13,7 +13,7 @@ import pytest
 
 from app.inference.decision import CAT, DOG, OTHER
 from training import compare_runs
-from training.compare_runs import HeldOut
+from training.compare_runs import RunAnswers
 from training.run_files import RunFiles
 
 LABELS = np.array([CAT, CAT, DOG, DOG, OTHER, OTHER, OTHER])
@@ -36,7 +36,7 @@ def test_each_photo_is_paired_with_itself_and_kinds_are_judged_apart(tmp_path: P
     # the reference calls a dog "other" and a fox "dog"; the candidate mends the fox and breaks a car
     reference = _save(tmp_path / "reference", [CAT, CAT, DOG, OTHER, OTHER, DOG, OTHER], order=list(range(7)))
     candidate = _save(tmp_path / "candidate", [CAT, CAT, DOG, OTHER, OTHER, OTHER, CAT], order=[6, 3, 0, 5, 1, 4, 2])
-    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited=set())
+    comparison = compare_runs.compare_runs(RunAnswers.read(reference), RunAnswers.read(candidate), audited=set())
     assert (comparison.pets.first_right, comparison.pets.second_right, comparison.pets.only_second_right) == (3, 3, 0)
     assert comparison.pets_called_other == (1, 1)
     assert (comparison.other.only_first_right, comparison.other.only_second_right) == (1, 1)
@@ -58,7 +58,7 @@ def test_runs_that_held_out_other_folds_are_refused(tmp_path: Path):
     reference = _save(tmp_path / "reference", list(LABELS), order=list(range(7)))
     candidate = _save(tmp_path / "candidate", list(LABELS), order=list(range(7)), folds=FOLDS[::-1].copy())
     with pytest.raises(ValueError, match="same folds"):
-        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited=set())
+        compare_runs.compare_runs(RunAnswers.read(reference), RunAnswers.read(candidate), audited=set())
 
 
 def test_photos_the_label_audit_lists_are_counted_not_paired(tmp_path: Path):
@@ -67,7 +67,7 @@ def test_photos_the_label_audit_lists_are_counted_not_paired(tmp_path: Path):
     reference = _save(tmp_path / "reference", answers, order=list(range(6)))
     candidate = _save(tmp_path / "candidate", answers, order=[6, 4, 2, 1, 0])
     audited = {"train/photo.3.jpg", "train/photo.5.jpg", "train/photo.6.jpg"}
-    comparison = compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited)
+    comparison = compare_runs.compare_runs(RunAnswers.read(reference), RunAnswers.read(candidate), audited)
     assert comparison.unpaired == (2, 1)
     assert comparison.pets.first_right == comparison.pets.second_right == 3
     assert comparison.pets_called_other == (0, 0)
@@ -80,7 +80,7 @@ def test_runs_that_held_out_other_photos_than_the_audit_s_are_refused(tmp_path: 
     reference = _save(tmp_path / "reference", list(LABELS), order=list(range(7)))
     candidate = _save(tmp_path / "candidate", list(LABELS), order=[0, 1, 2, 4, 6])  # 3 and 5 missing
     with pytest.raises(ValueError, match="train/photo.5.jpg"):
-        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited)
+        compare_runs.compare_runs(RunAnswers.read(reference), RunAnswers.read(candidate), audited)
 
 
 def test_runs_with_no_photo_in_common_are_refused(tmp_path: Path):
@@ -88,11 +88,11 @@ def test_runs_with_no_photo_in_common_are_refused(tmp_path: Path):
     candidate = _save(tmp_path / "candidate", list(LABELS), order=[3, 4])
     audited = {f"train/photo.{i}.jpg" for i in range(5)}
     with pytest.raises(ValueError, match="different photos"):
-        compare_runs.compare_runs(HeldOut.read(reference), HeldOut.read(candidate), audited)
+        compare_runs.compare_runs(RunAnswers.read(reference), RunAnswers.read(candidate), audited)
 
 
 def test_asking_a_run_for_a_photo_it_did_not_hold_out_is_an_error(tmp_path: Path):
-    run = HeldOut.read(_save(tmp_path / "run", list(LABELS), order=[0, 2]))
+    run = RunAnswers.read(_save(tmp_path / "run", list(LABELS), order=[0, 2]))
     with pytest.raises(ValueError, match="did not hold out"):
         run.only(np.array([PATHS[1]]))
 
